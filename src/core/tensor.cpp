@@ -1,0 +1,49 @@
+#include "core/tensor.h"
+
+namespace r50 {
+
+const char* layout_name(Layout layout) {
+  return layout == Layout::RowMajor ? "row-major" : "channels-last";
+}
+
+Tensor::Tensor(void* data, Shape shape, DType dtype, Device device, Layout layout)
+    : data_(data), shape_(shape), dtype_(dtype), device_(device), layout_(layout) {
+  R50_CHECK(layout == Layout::RowMajor || shape.rank() == 4,
+            "the channels-last layout needs a 4-D tensor, got shape ", shape.str());
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  R50_CHECK(shape.numel() == numel(), "cannot reshape ", str(), " to ", shape.str());
+  R50_CHECK(layout_ == Layout::RowMajor, "cannot reshape ", str(), ": not row-major");
+  return Tensor(data_, shape, dtype_, device_, layout_);
+}
+
+Tensor Tensor::slice(std::int64_t begin, std::int64_t end) const {
+  R50_CHECK(rank() >= 1 && 0 <= begin && begin <= end && end <= dim(0), "slice [", begin, ", ", end,
+            ") out of range for ", str());
+  R50_CHECK(layout_ == Layout::RowMajor, "cannot slice ", str(), ": not row-major");
+  std::vector<std::int64_t> dims = shape_.dims();
+  const std::size_t row_bytes = dims[0] ? nbytes() / static_cast<std::size_t>(dims[0]) : 0;
+  dims[0] = end - begin;
+  return Tensor(static_cast<std::byte*>(data_) + begin * row_bytes, Shape(dims), dtype_, device_,
+                layout_);
+}
+
+std::string Tensor::str() const {
+  return detail::concat(dtype_name(dtype_), shape_.str(), " ", layout_name(layout_), " on ",
+                        device_.str());
+}
+
+void check_tensor(const Tensor& tensor, const char* op, const char* argument, DType dtype,
+                  const Shape& shape, Device device) {
+  R50_CHECK(tensor.defined(), op, ": ", argument, " is missing (expected ", dtype_name(dtype),
+            shape.str(), ")");
+  R50_CHECK(tensor.dtype() == dtype && tensor.shape() == shape, op, ": ", argument, " is ",
+            tensor.str(), " but expected ", dtype_name(dtype), shape.str());
+  R50_CHECK(tensor.layout() == Layout::RowMajor, op, ": ", argument, " is ", tensor.str(),
+            " but expected a row-major tensor");
+  R50_CHECK(tensor.device() == device, op, ": ", argument, " is ", tensor.str(), " but expected it on ",
+            device.str());
+}
+
+}  // namespace r50

@@ -1,0 +1,31 @@
+#include "ops/backend.h"
+
+namespace r50 {
+
+std::int64_t conv_output_size(std::int64_t input, std::int64_t kernel, int stride, int padding) {
+  R50_CHECK(stride > 0 && padding >= 0, "stride must be positive and padding not negative, got stride ",
+            stride, " padding ", padding);
+  const std::int64_t span = input + 2 * padding - kernel;
+  R50_CHECK(span >= 0, "a window of ", kernel, " does not fit an input of ", input, " with padding ",
+            padding);
+  return span / stride + 1;
+}
+
+Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& params) {
+  R50_CHECK(x.rank() == 4 && w.rank() == 4, "conv2d: x ", x.str(), " and w ", w.str(),
+            " must both be 4-D");
+  R50_CHECK(x[1] == w[1], "conv2d: x ", x.str(), " has ", x[1], " channels but w ", w.str(),
+            " expects ", w[1]);
+  return {x[0], w[0], conv_output_size(x[2], w[2], params.stride, params.padding),
+          conv_output_size(x[3], w[3], params.stride, params.padding)};
+}
+
+Shape max_pool2d_output_shape(const Shape& x, const Pool2dParams& params) {
+  R50_CHECK(x.rank() == 4, "max_pool2d: x ", x.str(), " must be 4-D");
+  R50_CHECK(params.padding * 2 <= params.kernel, "max_pool2d: padding ", params.padding,
+            " is more than half the window ", params.kernel);
+  return {x[0], x[1], conv_output_size(x[2], params.kernel, params.stride, params.padding),
+          conv_output_size(x[3], params.kernel, params.stride, params.padding)};
+}
+
+}  // namespace r50

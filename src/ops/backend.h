@@ -1,0 +1,149 @@
+// defines: Conv2dParams, Pool2dParams, BatchNormParams, SgdParams, Backend, make_cpu_backend
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+#include "memory/allocator.h"
+
+namespace r50 {
+
+// A 2-D convolution without dilation or groups, as every ResNet-50 convolution is.
+struct Conv2dParams {
+  int stride = 1;
+  int padding = 0;
+};
+
+// Output spatial size of a convolution or pooling window: floor((in + 2 pad - k) / stride) + 1.
+std::int64_t conv_output_size(std::int64_t input, std::int64_t kernel, int stride, int padding);
+// [N, K, P, Q] for input x [N, C, H, W] and weight w [K, C, R, S].
+Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& params);
+
+struct Pool2dParams {
+  int kernel = 3;
+  int stride = 2;
+  int padding = 1;
+};
+Shape max_pool2d_output_shape(const Shape& x, const Pool2dParams& params);
+
+// torch.nn.BatchNorm2d's defaults: running = (1 - momentum) running + momentum batch.
+struct BatchNormParams {
+  float momentum = 0.1f;
+  float eps = 1e-5f;
+};
+
+// torch.optim.SGD's hyper-parameters, with the same meaning.
+struct SgdParams {
+  float lr = 0.1f;
+  float momentum = 0.9f;
+  float weight_decay = 1e-4f;
+  float dampening = 0.0f;
+  bool nesterov = false;
+};
+
+// ImageNet statistics of RGB values in [0, 1], as torchvision normalises them.
+constexpr std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
+constexpr std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
+
+// The op set ResNet-50 training needs. Every op writes into outputs its caller allocated, checks
+// the dtype, shape, layout and device of everything it is given (a mismatch throws with both
+// shapes), and allocates nothing but scratch space from allocator(). Tensors are F32 unless an op
+// says otherwise. An output may alias an input only where the op says so.
+//
+// On a GPU, ops enqueue work on the backend's stream and return; synchronize() waits for it.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string name() const = 0;  // "cpu", "cuda"
+  virtual Device device() const = 0;
+  virtual Allocator& allocator() = 0;
+  virtual void synchronize() = 0;
+
+  // Moving data. Sizes come from the tensor; `host` holds tensor.nbytes() bytes.
+  virtual void copy_from_host(const Tensor& dst, const void* host) = 0;
+  virtual void copy_to_host(void* host, const Tensor& src) = 0;
+  virtual void copy(const Tensor& dst, const Tensor& src) = 0;  // same dtype and shape
+  virtual void fill(const Tensor& dst, float value) = 0;        // F32
+
+  // Convolution. x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q] with P, Q from
+  // conv2d_output_shape. Each overwrites its output (no accumulation).
+  virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
+                              const Conv2dParams& params) = 0;
+  virtual void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
+                                    const Conv2dParams& params) = 0;
+  virtual void conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
+                                      const Conv2dParams& params) = 0;
+
+  // Fully connected: y [N, OUT] = x [N, IN] · wᵀ + b, w [OUT, IN], b [OUT]. The backward writes
+  // dx (skipped when dx is not defined), dw and db.
+  virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) = 0;
+  virtual void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                               const Tensor& dw, const Tensor& db) = 0;
+
+  // Batch norm over x [N, C, H, W] with per-channel gamma, beta, running_mean, running_var [C].
+  // Training uses the batch's mean and biased variance, updates the running statistics with the
+  // unbiased variance (as torch does), and saves mean and 1/sqrt(var + eps) for the backward.
+  virtual void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                           const Tensor& running_mean, const Tensor& running_var,
+                                           const Tensor& y, const Tensor& saved_mean,
+                                           const Tensor& saved_invstd,
+                                           const BatchNormParams& params) = 0;
+  virtual void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                            const Tensor& running_mean, const Tensor& running_var,
+                                            const Tensor& y, float eps) = 0;
+  virtual void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                            const Tensor& saved_mean, const Tensor& saved_invstd,
+                                            const Tensor& dx, const Tensor& dgamma,
+                                            const Tensor& dbeta) = 0;
+  // The backward of batch_norm_forward_inference: the statistics are constants.
+  virtual void batch_norm_backward_inference(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                             const Tensor& running_mean, const Tensor& running_var,
+                                             float eps, const Tensor& dx, const Tensor& dgamma,
+                                             const Tensor& dbeta) = 0;
+
+  // y = max(x, 0); y may alias x. The backward reads the forward's output y:
+  // dx = dy where y > 0, else 0; dx may alias dy.
+  virtual void relu_forward(const Tensor& x, const Tensor& y) = 0;
+  virtual void relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
+
+  // y = a + b, all one shape; y may alias a or b (the residual connection).
+  virtual void add(const Tensor& a, const Tensor& b, const Tensor& y) = 0;
+
+  // Max pooling, padding never wins. The backward sends each dy to the first position in its
+  // window (row-major order) where x equals y, as torch does.
+  virtual void max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params) = 0;
+  virtual void max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                   const Tensor& dx, const Pool2dParams& params) = 0;
+
+  // x [N, C, H, W] -> y [N, C], the mean over H and W.
+  virtual void global_avg_pool_forward(const Tensor& x, const Tensor& y) = 0;
+  virtual void global_avg_pool_backward(const Tensor& dy, const Tensor& dx) = 0;
+
+  // logits [N, K], labels I32 [N] in [0, K). The forward writes probs [N, K] = softmax(logits)
+  // and loss [1] = mean over the batch of -log probs[label]. The backward writes
+  // dlogits = loss_grad * (probs - onehot(labels)) / N, the gradient of loss_grad * loss.
+  virtual void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
+                                             const Tensor& probs, const Tensor& loss) = 0;
+  virtual void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
+                                              const Tensor& dlogits, float loss_grad) = 0;
+
+  // One torch.optim.SGD step on param in place: g = grad + weight_decay param; buf = g on the
+  // first step (first_step), else momentum buf + (1 - dampening) g; param -= lr (nesterov ?
+  // g + momentum buf : buf). With momentum 0 the buffer is unused.
+  virtual void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                        const SgdParams& params, bool first_step) = 0;
+
+  // images U8 [N, H, W, 3] (RGB, as decoded) -> y [N, 3, H, W] = (images / 255 - mean) / std.
+  virtual void normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& mean,
+                                const std::array<float, 3>& std) = 0;
+};
+
+// The CPU backend: im2col + SGEMM convolutions, plain loops elsewhere. `threads` <= 0 uses every
+// core.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+
+}  // namespace r50
