@@ -1,0 +1,156 @@
+#include "ops/cpu/gemm.h"
+
+#include <algorithm>
+#include <climits>
+#include <vector>
+
+#include "core/error.h"
+
+#ifdef R50_WITH_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace r50 {
+namespace {
+
+void check_arguments(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                     std::int64_t lda, std::int64_t ldb, std::int64_t ldc) {
+  R50_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M ", M, " N ", N, " K ", K);
+  R50_CHECK(lda >= std::max<std::int64_t>(1, trans_a ? M : K) &&
+                ldb >= std::max<std::int64_t>(1, trans_b ? K : N) &&
+                ldc >= std::max<std::int64_t>(1, N),
+            "sgemm: leading dimensions lda ", lda, " ldb ", ldb, " ldc ", ldc, " too small for M ",
+            M, " N ", N, " K ", K);
+}
+
+#ifndef R50_WITH_OPENBLAS
+// The plain GEMM, organised as BLIS and OpenBLAS are: C is cut into NC-column slabs and the K
+// dimension into KC-deep slices; each slice of op(B) is packed once into NR-wide panels (L2
+// resident), each MC-row block of op(A) into MR-high panels (L1 resident), and a micro-kernel
+// keeps an MR×NR tile of C in registers across the whole slice. Packing zero-pads the ragged
+// edges, so the micro-kernel never branches; only the store is clipped.
+constexpr std::int64_t kMR = 4;
+constexpr std::int64_t kNR = 8;  // an MR×NR tile is 8 SSE registers: the rest hold A and B
+constexpr std::int64_t kMC = 64;
+constexpr std::int64_t kKC = 256;
+constexpr std::int64_t kNC = 1024;
+
+// Packs op(A)[rows, depth] into panels of kMR rows: panel p holds (k, i) at p·depth·kMR + k·kMR +
+// i.
+void pack_a(bool trans, const float* A, std::int64_t lda, std::int64_t row0, std::int64_t rows,
+            std::int64_t k0, std::int64_t depth, float* packed) {
+  const std::int64_t panels = (rows + kMR - 1) / kMR;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t p = 0; p < panels; ++p) {
+    float* out = packed + p * depth * kMR;
+    for (std::int64_t k = 0; k < depth; ++k) {
+      for (std::int64_t i = 0; i < kMR; ++i) {
+        const std::int64_t row = p * kMR + i;
+        const std::int64_t r = row0 + row, c = k0 + k;
+        out[k * kMR + i] = row < rows ? (trans ? A[c * lda + r] : A[r * lda + c]) : 0.0f;
+      }
+    }
+  }
+}
+
+// Packs op(B)[depth, cols] into panels of kNR columns: panel q holds (k, j) at q·depth·kNR + k·kNR
+// + j.
+void pack_b(bool trans, const float* B, std::int64_t ldb, std::int64_t k0, std::int64_t depth,
+            std::int64_t col0, std::int64_t cols, float* packed) {
+  const std::int64_t panels = (cols + kNR - 1) / kNR;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t q = 0; q < panels; ++q) {
+    float* out = packed + q * depth * kNR;
+    for (std::int64_t k = 0; k < depth; ++k) {
+      for (std::int64_t j = 0; j < kNR; ++j) {
+        const std::int64_t col = q * kNR + j;
+        const std::int64_t r = k0 + k, c = col0 + col;
+        out[k * kNR + j] = col < cols ? (trans ? B[c * ldb + r] : B[r * ldb + c]) : 0.0f;
+      }
+    }
+  }
+}
+
+// C[rows ≤ MR, cols ≤ NR] += alpha · (panel a)ᵀ(panel b) over `depth`.
+void micro_kernel(std::int64_t depth, float alpha, const float* a, const float* b, float* C,
+                  std::int64_t ldc, std::int64_t rows, std::int64_t cols) {
+  float acc[kMR][kNR] = {};
+  for (std::int64_t k = 0; k < depth; ++k) {
+    for (std::int64_t i = 0; i < kMR; ++i) {
+      for (std::int64_t j = 0; j < kNR; ++j) acc[i][j] += a[k * kMR + i] * b[k * kNR + j];
+    }
+  }
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t j = 0; j < cols; ++j) C[i * ldc + j] += alpha * acc[i][j];
+  }
+}
+
+void scale_c(std::int64_t M, std::int64_t N, float beta, float* C, std::int64_t ldc) {
+  if (beta == 1.0f) return;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < M; ++i) {
+    float* row = C + i * ldc;
+    // beta = 0 must overwrite: C may hold garbage, even NaN, that 0·C would keep.
+    if (beta == 0.0f) {
+      std::fill(row, row + N, 0.0f);
+    } else {
+      for (std::int64_t j = 0; j < N; ++j) row[j] *= beta;
+    }
+  }
+}
+
+void blocked_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                   float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
+                   float beta, float* C, std::int64_t ldc) {
+  scale_c(M, N, beta, C, ldc);
+  if (alpha == 0.0f || K == 0) return;
+  std::vector<float> packed_a(static_cast<std::size_t>(kMC * kKC));
+  std::vector<float> packed_b(
+      static_cast<std::size_t>(kKC * ((std::min(N, kNC) + kNR - 1) / kNR) * kNR));
+  for (std::int64_t jc = 0; jc < N; jc += kNC) {
+    const std::int64_t nc = std::min(kNC, N - jc);
+    for (std::int64_t pc = 0; pc < K; pc += kKC) {
+      const std::int64_t kc = std::min(kKC, K - pc);
+      pack_b(trans_b, B, ldb, pc, kc, jc, nc, packed_b.data());
+      for (std::int64_t ic = 0; ic < M; ic += kMC) {
+        const std::int64_t mc = std::min(kMC, M - ic);
+        pack_a(trans_a, A, lda, ic, mc, pc, kc, packed_a.data());
+        const std::int64_t row_panels = (mc + kMR - 1) / kMR;
+        const std::int64_t col_panels = (nc + kNR - 1) / kNR;
+        // Tiles of C are disjoint, so any split over them is race-free; columns first keeps the
+        // B panel a thread works on in its cache.
+#pragma omp parallel for collapse(2) schedule(static)
+        for (std::int64_t q = 0; q < col_panels; ++q) {
+          for (std::int64_t p = 0; p < row_panels; ++p) {
+            const std::int64_t row = ic + p * kMR, col = jc + q * kNR;
+            micro_kernel(kc, alpha, packed_a.data() + p * kc * kMR, packed_b.data() + q * kc * kNR,
+                         C + row * ldc + col, ldc, std::min(kMR, M - row), std::min(kNR, N - col));
+          }
+        }
+      }
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
+           const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
+           std::int64_t ldc) {
+  check_arguments(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  if (M == 0 || N == 0) return;
+#ifdef R50_WITH_OPENBLAS
+  R50_CHECK(M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX &&
+                ldc <= INT_MAX,
+            "sgemm: sizes M ", M, " N ", N, " K ", K, " exceed OpenBLAS's 32-bit integers");
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(M), static_cast<int>(N),
+              static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+#else
+  blocked_sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+}  // namespace r50

@@ -1,0 +1,54 @@
+// The fully connected layer as GEMMs over row-major x [N, IN] and w [OUT, IN].
+#include <cstdint>
+
+#include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/gemm.h"
+
+namespace r50 {
+
+void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& b,
+                                const Tensor& y) {
+  const char* op = "linear_forward";
+  check_f32_input(x, op, "x", 2);
+  check_f32_input(w, op, "w", 2);
+  const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
+  check_tensor(w, op, "w", DType::F32, {OUT, IN});
+  check_tensor(b, op, "b", DType::F32, {OUT});
+  check_tensor(y, op, "y", DType::F32, {N, OUT});
+  const float* bias = b.data_as<float>();
+  float* y_data = y.data_as<float>();
+  for (std::int64_t n = 0; n < N; ++n) {
+    for (std::int64_t o = 0; o < OUT; ++o) y_data[n * OUT + o] = bias[o];
+  }
+  sgemm(false, true, N, OUT, IN, 1.0f, x.data_as<float>(), IN, w.data_as<float>(), IN, 1.0f, y_data,
+        OUT);
+}
+
+void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
+                                 const Tensor& dx, const Tensor& dw, const Tensor& db) {
+  const char* op = "linear_backward";
+  check_f32_input(x, op, "x", 2);
+  check_f32_input(w, op, "w", 2);
+  const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
+  check_tensor(w, op, "w", DType::F32, {OUT, IN});
+  check_tensor(dy, op, "dy", DType::F32, {N, OUT});
+  if (dx.defined()) check_tensor(dx, op, "dx", DType::F32, {N, IN});
+  check_tensor(dw, op, "dw", DType::F32, {OUT, IN});
+  check_tensor(db, op, "db", DType::F32, {OUT});
+  const float* dy_data = dy.data_as<float>();
+  if (dx.defined()) {
+    sgemm(false, false, N, IN, OUT, 1.0f, dy_data, OUT, w.data_as<float>(), IN, 0.0f,
+          dx.data_as<float>(), IN);
+  }
+  sgemm(true, false, OUT, IN, N, 1.0f, dy_data, OUT, x.data_as<float>(), IN, 0.0f,
+        dw.data_as<float>(), IN);
+  float* db_data = db.data_as<float>();
+#pragma omp parallel for num_threads(threads()) schedule(static)
+  for (std::int64_t o = 0; o < OUT; ++o) {
+    double sum = 0.0;
+    for (std::int64_t n = 0; n < N; ++n) sum += dy_data[n * OUT + o];
+    db_data[o] = static_cast<float>(sum);
+  }
+}
+
+}  // namespace r50
