@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <cuda_runtime.h>  // the typed cudaMalloc(T**, size_t) overload
 #include <gtest/gtest.h>
 
 #include "core/rng.h"
