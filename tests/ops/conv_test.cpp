@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 #include "core/rng.h"
@@ -22,6 +23,8 @@ struct ConvCase {
   Shape x, w;
   Conv2dParams params;
 };
+
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
 
 // ResNet-50's convolution shapes at a small spatial size, with sizes that are multiples of no
 // block size, plus a rectangular filter with stride 3 and a padding wider than its filter.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <ostream>
 #include <string>
 
 #include "core/rng.h"
@@ -23,6 +24,8 @@ struct GemmCase {
   bool trans_a, trans_b;
   std::int64_t M, N, K;
 };
+
+void PrintTo(const GemmCase& c, std::ostream* os) { *os << c.name; }
 
 // 67, 1029 and 261 step past the plain GEMM's 64-row, 1024-column and 256-deep blocks and are
 // multiples of none of its 4×8 tile: every ragged edge gets exercised.
