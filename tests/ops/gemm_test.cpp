@@ -25,15 +25,22 @@ struct GemmCase {
   std::int64_t M, N, K;
 };
 
-void PrintTo(const GemmCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const GemmCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 // 67, 1029 and 261 step past the plain GEMM's 64-row, 1024-column and 256-deep blocks and are
-// multiples of none of its 4×8 tile: every ragged edge gets exercised.
+// multiples of none of its 4×8 tile: every ragged edge gets exercised. Wide cases are split
+// across threads by columns, tall ones by rows.
 const GemmCase kGemmCases[] = {
-    {"NN", false, false, 67, 1029, 261},      {"NT", false, true, 67, 1029, 261},
-    {"TN", true, false, 67, 1029, 261},       {"TT", true, true, 67, 1029, 261},
+    {"WideNN", false, false, 67, 1029, 261},  {"WideNT", false, true, 67, 1029, 261},
+    {"WideTN", true, false, 67, 1029, 261},   {"WideTT", true, true, 67, 1029, 261},
+    {"TallNN", false, false, 1029, 67, 261},  {"TallTN", true, false, 1029, 67, 261},
     {"SingleElement", false, false, 1, 1, 1}, {"Skinny", true, false, 5, 3, 300},
 };
+
+// Two threads whatever the machine, so that the split between threads is always exercised.
+constexpr int kThreads = 2;
 
 // Stored operands with two spare columns, so a leading dimension that differs from the width is
 // honoured or visibly not.
@@ -52,7 +59,7 @@ TEST_P(SgemmMatchesTripleLoop, WithAlphaBetaAndPaddedRows) {
   const auto C0 = C;
   const float alpha = 0.75f, beta = -0.5f;
   sgemm(c.trans_a, c.trans_b, c.M, c.N, c.K, alpha, A.data(), a_cols + kSpare, B.data(),
-        b_cols + kSpare, beta, C.data(), c.N + kSpare);
+        b_cols + kSpare, beta, C.data(), c.N + kSpare, kThreads);
 
   HostTensor<double> expected({c.M, c.N}), magnitude({c.M, c.N});
   HostTensor<float> actual({c.M, c.N});

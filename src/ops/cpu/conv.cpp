@@ -121,7 +121,7 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
       cols = static_cast<const float*>(col.data());
     }
     sgemm(false, false, g.K, g.col_cols(), g.col_rows(), 1.0f, w.data_as<float>(), g.col_rows(),
-          cols, g.col_cols(), 0.0f, y_data + n * g.K * g.P * g.Q, g.col_cols());
+          cols, g.col_cols(), 0.0f, y_data + n * g.K * g.P * g.Q, g.col_cols(), threads());
   }
 }
 
@@ -140,7 +140,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const T
     float* dx_n = dx_data + n * g.C * g.H * g.W;
     float* cols = g.pointwise() ? dx_n : static_cast<float*>(col.data());
     sgemm(true, false, g.col_rows(), g.col_cols(), g.K, 1.0f, w.data_as<float>(), g.col_rows(),
-          dy_n, g.col_cols(), 0.0f, cols, g.col_cols());
+          dy_n, g.col_cols(), 0.0f, cols, g.col_cols(), threads());
     if (!g.pointwise()) col2im(g, cols, dx_n, threads());
   }
 }
@@ -168,7 +168,7 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, const
     }
     // The first image overwrites dw, the others accumulate into it.
     sgemm(false, true, g.K, g.col_rows(), g.col_cols(), 1.0f, dy_data + n * g.K * g.P * g.Q,
-          g.col_cols(), cols, g.col_cols(), n == 0 ? 0.0f : 1.0f, dw_data, g.col_rows());
+          g.col_cols(), cols, g.col_cols(), n == 0 ? 0.0f : 1.0f, dw_data, g.col_rows(), threads());
   }
 }
 

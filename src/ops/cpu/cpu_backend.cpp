@@ -22,10 +22,11 @@ void check_f32_input(const Tensor& tensor, const char* op, const char* argument,
 
 CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
   // OpenMP's count is also passed to every parallel region (num_threads), so that it holds when
-  // the backend is driven from another thread; OpenBLAS has only the process-wide setting.
+  // the backend is driven from another thread. OpenBLAS runs single-threaded inside OpenMP's
+  // threads (see sgemm in gemm.cpp): one pool of threads, not two that spin against each other.
   omp_set_num_threads(threads_);
 #ifdef R50_WITH_OPENBLAS
-  openblas_set_num_threads(threads_);
+  openblas_set_num_threads(1);
 #endif
 }
 

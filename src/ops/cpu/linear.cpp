@@ -21,7 +21,7 @@ void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& 
     for (std::int64_t o = 0; o < OUT; ++o) y_data[n * OUT + o] = bias[o];
   }
   sgemm(false, true, N, OUT, IN, 1.0f, x.data_as<float>(), IN, w.data_as<float>(), IN, 1.0f, y_data,
-        OUT);
+        OUT, threads());
 }
 
 void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
@@ -38,10 +38,10 @@ void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor&
   const float* dy_data = dy.data_as<float>();
   if (dx.defined()) {
     sgemm(false, false, N, IN, OUT, 1.0f, dy_data, OUT, w.data_as<float>(), IN, 0.0f,
-          dx.data_as<float>(), IN);
+          dx.data_as<float>(), IN, threads());
   }
   sgemm(true, false, OUT, IN, N, 1.0f, dy_data, OUT, x.data_as<float>(), IN, 0.0f,
-        dw.data_as<float>(), IN);
+        dw.data_as<float>(), IN, threads());
   float* db_data = db.data_as<float>();
 #pragma omp parallel for num_threads(threads()) schedule(static)
   for (std::int64_t o = 0; o < OUT; ++o) {
