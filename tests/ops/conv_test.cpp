@@ -165,6 +165,20 @@ TEST(Conv2dChecks, WrongDtypeIsRefused) {
       {"conv2d_forward", "x", "F64[2, 3, 8, 8]", "F32"}));
 }
 
+TEST(Conv2dChecks, ChannelsLastInputIsRefused) {
+  HostTensor<float> x({2, 3, 8, 8}), w({4, 3, 3, 3}), y({2, 4, 8, 8});
+  const Tensor nhwc(x.data(), x.shape(), DType::F32, Device::cpu(), Layout::ChannelsLast);
+  EXPECT_TRUE(throws_naming([&] { cpu().conv2d_forward(nhwc, w.view(), y.view(), {1, 1}); },
+                            {"conv2d_forward", "x", "channels-last", "row-major"}));
+}
+
+TEST(Conv2dChecks, TensorOnAnotherDeviceIsRefused) {
+  HostTensor<float> x({2, 3, 8, 8}), w({4, 3, 3, 3}), y({2, 4, 8, 8});
+  const Tensor on_gpu(y.data(), y.shape(), DType::F32, Device::cuda(0));
+  EXPECT_TRUE(throws_naming([&] { cpu().conv2d_forward(x.view(), w.view(), on_gpu, {1, 1}); },
+                            {"conv2d_forward", "y", "cuda:0", "cpu"}));
+}
+
 TEST(Conv2dChecks, BackwardDataChecksDyAgainstDxAndW) {
   HostTensor<float> dy({2, 4, 4, 4}), w({4, 3, 3, 3}), dx({2, 3, 8, 8});
   EXPECT_TRUE(throws_naming(
