@@ -1,0 +1,72 @@
+#include "model/layers.h"
+
+namespace r50 {
+
+Conv2d::Conv2d(ModelState& state, const std::string& name, int in_channels, int out_channels,
+               int kernel, int stride, int padding)
+    : weight_(&state.add_parameter(name + ".weight", {out_channels, in_channels, kernel, kernel})),
+      params_{stride, padding} {}
+
+Shape Conv2d::output_shape(const Shape& x) const {
+  return conv2d_output_shape(x, weight_->value.shape(), params_);
+}
+
+void Conv2d::forward(Backend& backend, const Tensor& x, const Tensor& y) const {
+  backend.conv2d_forward(x, weight_->value, y, params_);
+}
+
+void Conv2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) const {
+  backend.conv2d_backward_filter(x, dy, weight_->grad, params_);
+  if (dx.defined()) backend.conv2d_backward_data(dy, weight_->value, dx, params_);
+}
+
+int Conv2d::fan_out() const {
+  const Shape& shape = weight_->value.shape();
+  return static_cast<int>(shape[0] * shape[2] * shape[3]);
+}
+
+BatchNorm2d::BatchNorm2d(ModelState& state, const std::string& name, int channels)
+    : weight_(&state.add_parameter(name + ".weight", {channels})),
+      bias_(&state.add_parameter(name + ".bias", {channels})),
+      running_mean_(state.add_running_statistic(name + ".running_mean", {channels})),
+      running_var_(state.add_running_statistic(name + ".running_var", {channels})),
+      num_batches_tracked_(&state.add_batch_counter(name + ".num_batches_tracked")) {}
+
+void BatchNorm2d::forward(Backend& backend, const Tensor& x, const Tensor& y, BatchNormMode mode) {
+  mode_ = mode;
+  if (mode == BatchNormMode::RunningStatistics) {
+    backend.batch_norm_forward_inference(x, weight_->value, bias_->value, running_mean_, running_var_,
+                                         y, params_.eps);
+    return;
+  }
+  const Shape channels{x.dim(1)};
+  saved_mean_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
+  saved_invstd_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
+  backend.batch_norm_forward_training(x, weight_->value, bias_->value, running_mean_, running_var_, y,
+                                      saved_mean_, saved_invstd_, params_);
+  ++*num_batches_tracked_;
+}
+
+void BatchNorm2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) {
+  if (mode_ == BatchNormMode::RunningStatistics) {
+    backend.batch_norm_backward_inference(x, dy, weight_->value, running_mean_, running_var_,
+                                          params_.eps, dx, weight_->grad, bias_->grad);
+  } else {
+    backend.batch_norm_backward_training(x, dy, weight_->value, saved_mean_, saved_invstd_, dx,
+                                         weight_->grad, bias_->grad);
+  }
+}
+
+Linear::Linear(ModelState& state, const std::string& name, int in_features, int out_features)
+    : weight_(&state.add_parameter(name + ".weight", {out_features, in_features})),
+      bias_(&state.add_parameter(name + ".bias", {out_features})) {}
+
+void Linear::forward(Backend& backend, const Tensor& x, const Tensor& y) const {
+  backend.linear_forward(x, weight_->value, bias_->value, y);
+}
+
+void Linear::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) const {
+  backend.linear_backward(x, weight_->value, dy, dx, weight_->grad, bias_->grad);
+}
+
+}  // namespace r50

@@ -1,0 +1,155 @@
+// ResNet-50's structure, names and initialisation against torchvision's.
+#include "model/resnet50.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace r50 {
+namespace {
+
+std::vector<float> to_host(Backend& backend, const Tensor& tensor) {
+  std::vector<float> values(static_cast<std::size_t>(tensor.numel()));
+  backend.copy_to_host(values.data(), tensor);
+  return values;
+}
+
+const StateEntry& find_entry(const ResNet50& model, const std::string& name) {
+  for (const StateEntry& entry : model.state()) {
+    if (entry.name == name) return entry;
+  }
+  throw std::runtime_error("no state entry " + name);
+}
+
+TEST(ResNet50, HasTorchvisionsParameterCountFor101Classes) {
+  auto backend = make_cpu_backend(1);
+  EXPECT_EQ(ResNet50(*backend, 101).parameter_count(), 23'714'981);
+}
+
+TEST(ResNet50, HasTorchvisionsParameterCountFor1000Classes) {
+  auto backend = make_cpu_backend(1);
+  EXPECT_EQ(ResNet50(*backend, 1000).parameter_count(), 25'557'032);
+}
+
+// torchvision's state_dict: 53 convolutions, 53 batch norms (weight, bias and three buffers each)
+// and fc's weight and bias: 161 parameters and 159 buffers.
+TEST(ResNet50, StateDictHasTorchvisionsEntriesInItsOrder) {
+  auto backend = make_cpu_backend(1);
+  const ResNet50 model(*backend, 101);
+  const std::vector<StateEntry>& state = model.state();
+  ASSERT_EQ(state.size(), 320u);
+  EXPECT_EQ(model.parameters().size(), 161u);
+  const std::vector<std::string> first = {"conv1.weight",          "bn1.weight",
+                                          "bn1.bias",              "bn1.running_mean",
+                                          "bn1.running_var",       "bn1.num_batches_tracked",
+                                          "layer1.0.conv1.weight", "layer1.0.bn1.weight"};
+  for (std::size_t i = 0; i < first.size(); ++i) EXPECT_EQ(state[i].name, first[i]) << "entry " << i;
+  EXPECT_EQ(state[state.size() - 2].name, "fc.weight");
+  EXPECT_EQ(state.back().name, "fc.bias");
+}
+
+TEST(ResNet50, OnlyTheFirstBlockOfEachStageHasADownsample) {
+  auto backend = make_cpu_backend(1);
+  const ResNet50 model(*backend, 10);
+  std::vector<std::string> downsampled;
+  for (const StateEntry& entry : model.state()) {
+    if (entry.name.find(".downsample.0.weight") != std::string::npos) downsampled.push_back(entry.name);
+  }
+  EXPECT_EQ(downsampled, (std::vector<std::string>{"layer1.0.downsample.0.weight", "layer2.0.downsample.0.weight",
+                                                   "layer3.0.downsample.0.weight", "layer4.0.downsample.0.weight"}));
+}
+
+// v1.5 puts the stride on the 3×3 convolution; the shapes alone do not show where the stride is,
+// but the weight shapes show the bottleneck widths and the expansion of 4.
+TEST(ResNet50, BottleneckWidthsAndExpansionMatchTorchvision) {
+  auto backend = make_cpu_backend(1);
+  const ResNet50 model(*backend, 101);
+  EXPECT_EQ(find_entry(model, "layer1.0.conv1.weight").tensor.shape(), Shape({64, 64, 1, 1}));
+  EXPECT_EQ(find_entry(model, "layer2.0.conv2.weight").tensor.shape(), Shape({128, 128, 3, 3}));
+  EXPECT_EQ(find_entry(model, "layer3.5.conv3.weight").tensor.shape(), Shape({1024, 256, 1, 1}));
+  EXPECT_EQ(find_entry(model, "layer4.0.downsample.0.weight").tensor.shape(), Shape({2048, 1024, 1, 1}));
+  EXPECT_EQ(find_entry(model, "fc.weight").tensor.shape(), Shape({101, 2048}));
+}
+
+TEST(ResNet50, ForwardGivesOneRowOfLogitsPerImage) {
+  auto backend = make_cpu_backend(0);
+  ResNet50 model(*backend, 7);
+  model.initialize(0);
+  std::vector<float> images(2 * 3 * 32 * 32, 0.5f);
+  const Tensor input(images.data(), {2, 3, 32, 32}, DType::F32);
+  const Tensor& logits = model.forward(input, BatchNormMode::RunningStatistics);
+  EXPECT_EQ(logits.shape(), Shape({2, 7}));
+  for (float value : to_host(*backend, logits)) EXPECT_TRUE(std::isfinite(value));
+}
+
+// kaiming_normal_(mode="fan_out", nonlinearity="relu"): std sqrt(2 / fan_out). With n draws the
+// sample standard deviation is within 5 standard errors, std·5/sqrt(2n), of it.
+TEST(ResNet50Init, ConvolutionsAreKaimingNormalOverFanOut) {
+  auto backend = make_cpu_backend(1);
+  ResNet50 model(*backend, 101);
+  model.initialize(3);
+  for (const std::string name : {"conv1.weight", "layer1.0.conv2.weight", "layer4.2.conv3.weight"}) {
+    const Tensor& weight = find_entry(model, name).tensor;
+    const double fan_out = static_cast<double>(weight.dim(0) * weight.dim(2) * weight.dim(3));
+    const double expected = std::sqrt(2.0 / fan_out);
+    const std::vector<float> values = to_host(*backend, weight);
+    double sum = 0, sum_squares = 0;
+    for (float v : values) {
+      sum += v;
+      sum_squares += static_cast<double>(v) * v;
+    }
+    const double n = static_cast<double>(values.size());
+    const double mean = sum / n;
+    const double stddev = std::sqrt(sum_squares / n - mean * mean);
+    EXPECT_NEAR(stddev, expected, 5 * expected / std::sqrt(2 * n)) << name;
+    EXPECT_NEAR(mean, 0.0, 5 * expected / std::sqrt(n)) << name;
+  }
+}
+
+TEST(ResNet50Init, BatchNormStartsAsTheIdentityWithFreshStatistics) {
+  auto backend = make_cpu_backend(1);
+  ResNet50 model(*backend, 101);
+  model.initialize(3);
+  auto all_equal = [&](const std::string& name, float value) {
+    const std::vector<float> values = to_host(*backend, find_entry(model, name).tensor);
+    return std::all_of(values.begin(), values.end(), [value](float v) { return v == value; });
+  };
+  EXPECT_TRUE(all_equal("layer2.1.bn2.weight", 1.0f));
+  EXPECT_TRUE(all_equal("layer2.1.bn2.bias", 0.0f));
+  EXPECT_TRUE(all_equal("layer2.1.bn2.running_mean", 0.0f));
+  EXPECT_TRUE(all_equal("layer2.1.bn2.running_var", 1.0f));
+  EXPECT_EQ(*find_entry(model, "layer2.1.bn2.num_batches_tracked").counter, 0);
+}
+
+// nn.Linear's default: weight and bias uniform in ±1/sqrt(in_features).
+TEST(ResNet50Init, ClassifierIsUniformWithinOneOverSqrtFanIn) {
+  auto backend = make_cpu_backend(1);
+  ResNet50 model(*backend, 101);
+  model.initialize(3);
+  const double bound = 1.0 / std::sqrt(2048.0);
+  for (const std::string name : {"fc.weight", "fc.bias"}) {
+    const std::vector<float> values = to_host(*backend, find_entry(model, name).tensor);
+    const auto [low, high] = std::minmax_element(values.begin(), values.end());
+    EXPECT_GE(*low, -bound) << name;
+    EXPECT_LE(*high, bound) << name;
+  }
+  // 206,848 draws fill the interval: the extremes lie within 0.1% of the bounds.
+  const std::vector<float> weight = to_host(*backend, find_entry(model, "fc.weight").tensor);
+  EXPECT_GT(*std::max_element(weight.begin(), weight.end()), 0.999 * bound);
+}
+
+TEST(ResNet50Init, SameSeedSameWeightsOtherSeedOtherWeights) {
+  auto backend = make_cpu_backend(1);
+  ResNet50 a(*backend, 10), b(*backend, 10);
+  a.initialize(11);
+  b.initialize(11);
+  EXPECT_EQ(to_host(*backend, a.conv1().weight().value), to_host(*backend, b.conv1().weight().value));
+  b.initialize(12);
+  EXPECT_NE(to_host(*backend, a.conv1().weight().value), to_host(*backend, b.conv1().weight().value));
+}
+
+}  // namespace
+}  // namespace r50
