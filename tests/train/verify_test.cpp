@@ -1,0 +1,164 @@
+// resnet50_verify's answers to bad input: a clear error naming the file and the tensor.
+#include "train/verify.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "model/state_dict.h"
+
+namespace r50 {
+namespace {
+
+constexpr int kClasses = 10;
+
+template <typename T>
+StoredTensor stored_values(DType dtype, const Shape& shape, const std::vector<T>& values) {
+  StoredTensor tensor = make_stored(dtype, shape);
+  std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+  return tensor;
+}
+
+class VerifyInput : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(std::filesystem::path(::testing::TempDir()) / "verify_input");
+    std::filesystem::create_directories(*dir_);
+    auto backend = make_cpu_backend(1);
+    ResNet50 model(*backend, kClasses);
+    model.initialize(0);
+    write_safetensors(path("weights.safetensors"), state_dict(model));
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
+
+  static NamedTensors good_input() {
+    NamedTensors input;
+    input.emplace_back("images", make_stored(DType::F32, {2, 3, 32, 32}));
+    input.emplace_back("labels", stored_values<std::int64_t>(DType::I64, {2}, {1, 9}));
+    return input;
+  }
+
+  // Writes `input` and runs verify_step on it; returns the error message, "" when none.
+  static std::string error_for(const NamedTensors& input) {
+    write_safetensors(path("input.safetensors"), input);
+    auto backend = make_cpu_backend(1);
+    try {
+      verify_step(*backend, read_safetensors(path("weights.safetensors")),
+                  read_safetensors(path("input.safetensors")), BatchNormMode::BatchStatistics, std::nullopt);
+    } catch (const Error& error) {
+      return error.what();
+    }
+    return "";
+  }
+
+  static std::filesystem::path* dir_;
+};
+std::filesystem::path* VerifyInput::dir_ = nullptr;
+
+#define EXPECT_MENTIONS(message, text) EXPECT_NE((message).find(text), std::string::npos) << (message)
+
+TEST_F(VerifyInput, GoodInputRunsAndNamesEveryResult) {
+  write_safetensors(path("input.safetensors"), good_input());
+  auto backend = make_cpu_backend(1);
+  const NamedTensors results =
+      verify_step(*backend, read_safetensors(path("weights.safetensors")),
+                  read_safetensors(path("input.safetensors")), BatchNormMode::BatchStatistics, std::nullopt);
+  // logits, loss, 161 gradients, 53 × 3 batch-norm buffers.
+  EXPECT_EQ(results.size(), 2u + 161u + 159u);
+  EXPECT_EQ(results[0].first, "logits");
+  EXPECT_EQ(results[0].second.shape, Shape({2, kClasses}));
+  EXPECT_EQ(results[1].first, "loss");
+  EXPECT_EQ(results[1].second.shape, Shape({1}));
+}
+
+TEST_F(VerifyInput, Int32LabelsAreAccepted) {
+  NamedTensors input = good_input();
+  input[1].second = stored_values<std::int32_t>(DType::I32, {2}, {0, 5});
+  EXPECT_EQ(error_for(input), "");
+}
+
+TEST_F(VerifyInput, LabelOutOfRangeNamesTheTensorTheIndexAndTheValue) {
+  NamedTensors input = good_input();
+  input[1].second = stored_values<std::int64_t>(DType::I64, {2}, {3, kClasses});
+  const std::string message = error_for(input);
+  EXPECT_MENTIONS(message, "input.safetensors");
+  EXPECT_MENTIONS(message, "'labels'");
+  EXPECT_MENTIONS(message, "index 1");
+  EXPECT_MENTIONS(message, "10");
+}
+
+TEST_F(VerifyInput, NegativeLabelIsRefused) {
+  NamedTensors input = good_input();
+  input[1].second = stored_values<std::int64_t>(DType::I64, {2}, {-1, 0});
+  EXPECT_MENTIONS(error_for(input), "'labels'");
+}
+
+TEST_F(VerifyInput, FloatLabelsAreRefused) {
+  NamedTensors input = good_input();
+  input[1].second = make_stored(DType::F32, {2});
+  const std::string message = error_for(input);
+  EXPECT_MENTIONS(message, "'labels'");
+  EXPECT_MENTIONS(message, "F32");
+}
+
+TEST_F(VerifyInput, LabelCountMustMatchTheImages) {
+  NamedTensors input = good_input();
+  input[1].second = stored_values<std::int64_t>(DType::I64, {3}, {0, 1, 2});
+  EXPECT_MENTIONS(error_for(input), "'labels'");
+}
+
+TEST_F(VerifyInput, ImagesMustBeNx3xHxW) {
+  NamedTensors input = good_input();
+  input[0].second = make_stored(DType::F32, {2, 4, 32, 32});
+  const std::string message = error_for(input);
+  EXPECT_MENTIONS(message, "'images'");
+  EXPECT_MENTIONS(message, "[2, 4, 32, 32]");
+}
+
+TEST_F(VerifyInput, MissingLabelsNamesTheFileAndTheTensor) {
+  NamedTensors input = good_input();
+  input.pop_back();
+  const std::string message = error_for(input);
+  EXPECT_MENTIONS(message, "input.safetensors");
+  EXPECT_MENTIONS(message, "labels");
+}
+
+TEST_F(VerifyInput, UnknownTensorIsRefused) {
+  NamedTensors input = good_input();
+  input.emplace_back("weights", make_stored(DType::F32, {1}));
+  EXPECT_MENTIONS(error_for(input), "'weights'");
+}
+
+TEST_F(VerifyInput, ClassCountThatContradictsTheWeightsNamesFcWeight) {
+  write_safetensors(path("input.safetensors"), good_input());
+  auto backend = make_cpu_backend(1);
+  try {
+    verify_step(*backend, read_safetensors(path("weights.safetensors")), read_safetensors(path("input.safetensors")),
+                BatchNormMode::BatchStatistics, 101);
+    FAIL() << "101 classes accepted for a 10-class classifier";
+  } catch (const Error& error) {
+    EXPECT_MENTIONS(std::string(error.what()), "fc.weight");
+  }
+}
+
+TEST_F(VerifyInput, TruncatedWeightsFileNamesTheFile) {
+  const std::string truncated = path("truncated.safetensors");
+  std::filesystem::copy_file(path("weights.safetensors"), truncated,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::resize_file(truncated, std::filesystem::file_size(truncated) / 2);
+  try {
+    read_safetensors(truncated);
+    FAIL() << "a truncated file was read";
+  } catch (const Error& error) {
+    EXPECT_MENTIONS(std::string(error.what()), "truncated.safetensors");
+  }
+}
+
+}  // namespace
+}  // namespace r50
