@@ -1,0 +1,155 @@
+// bench_resnet50: how fast this machine trains ResNet-50. For now a skeleton: training steps on
+// synthetic data, timed by Google Benchmark, and the Food-101 epoch time that rate implies.
+// Flags not listed in --help starting with --benchmark_ go to Google Benchmark.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <benchmark/benchmark.h>
+
+#include "core/rng.h"
+#include "ops/select_backend.h"
+#include "train/train_step.h"
+
+namespace {
+
+constexpr double kFood101TrainImages = 75'750;
+
+struct Options {
+  std::string device = "auto";
+  int gpu = 0;
+  int batch_size = 0;  // 0: the device's default
+  int image_size = 224;
+  int steps = 0;       // 0: the device's default
+  int warmup = 2;
+  int threads = 0;
+  int classes = 101;
+  std::uint64_t seed = 0;
+};
+
+struct Measurement {
+  double images_per_second = 0;
+  double seconds_per_step = 0;
+};
+
+// A full training step (forward, loss, backward, SGD) on one synthetic batch that stays on the
+// device, so the figure is compute alone.
+void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const Options* options,
+                          Measurement* measurement) {
+  const int batch = options->batch_size, size = options->image_size;
+  r50::ResNet50 model(*backend, options->classes);
+  model.initialize(options->seed);
+  r50::TrainStep step(model, r50::SgdParams{0.1f * batch / 256, 0.9f, 1e-4f, 0.0f, false});
+
+  r50::Rng rng(options->seed);
+  std::vector<float> host_images(static_cast<std::size_t>(batch) * 3 * size * size);
+  for (float& value : host_images) value = static_cast<float>(rng.normal());
+  std::vector<std::int32_t> host_labels(static_cast<std::size_t>(batch));
+  for (std::int32_t& label : host_labels) label = static_cast<std::int32_t>(rng.below(options->classes));
+  const r50::OwnedTensor images(backend->allocator(), {batch, 3, size, size}, r50::DType::F32, backend->device());
+  const r50::OwnedTensor labels(backend->allocator(), {batch}, r50::DType::I32, backend->device());
+  backend->copy_from_host(images, host_images.data());
+  backend->copy_from_host(labels, host_labels.data());
+
+  for (int i = 0; i < options->warmup; ++i) step.run(images, labels);
+  backend->synchronize();
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    step.run(images, labels);
+    backend->synchronize();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const float loss = step.loss();
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["images_per_second"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * batch, benchmark::Counter::kIsRate);
+  const double seconds_per_step = seconds / static_cast<double>(state.iterations());
+  state.counters["ms_per_step"] = seconds_per_step * 1e3;
+  state.counters["food101_epoch_seconds"] = kFood101TrainImages / batch * seconds_per_step;
+  state.counters["final_loss"] = loss;
+  measurement->seconds_per_step = seconds_per_step;
+  measurement->images_per_second = batch / measurement->seconds_per_step;
+}
+
+std::string human_duration(double seconds) {
+  char text[64];
+  const long total = static_cast<long>(seconds + 0.5);
+  if (total >= 3600) {
+    std::snprintf(text, sizeof text, "%ld h %02ld min", total / 3600, (total % 3600) / 60);
+  } else if (total >= 60) {
+    std::snprintf(text, sizeof text, "%ld min %02ld s", total / 60, total % 60);
+  } else {
+    std::snprintf(text, sizeof text, "%.1f s", seconds);
+  }
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Google Benchmark's own flags pass through; everything else is ours.
+  std::vector<char*> benchmark_args{argv[0]}, our_args{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    (std::string(argv[i]).rfind("--benchmark_", 0) == 0 ? benchmark_args : our_args).push_back(argv[i]);
+  }
+
+  Options options;
+  CLI::App app{"Trains ResNet-50 (torchvision v1.5) on synthetic data and reports images/s and the\n"
+               "time one Food-101 epoch (75,750 images) would take at that rate.\n"
+               "--benchmark_* flags go to Google Benchmark (e.g. --benchmark_out=FILE.json)."};
+  app.add_option("--device", options.device, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  app.add_option("--gpu", options.gpu, "GPU index")->capture_default_str();
+  app.add_option("--batch-size", options.batch_size, "images per step (default: 8 on the CPU)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--image-size", options.image_size, "training crop")->check(CLI::Range(32, 1024))
+      ->capture_default_str();
+  app.add_option("--steps", options.steps, "measured steps (default: 5 on the CPU)")->check(CLI::PositiveNumber);
+  app.add_option("--warmup", options.warmup, "unmeasured steps first")->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "CPU backend threads (0: every core)")->capture_default_str();
+  app.add_option("--classes", options.classes, "classifier outputs")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--seed", options.seed, "weights and synthetic data")->capture_default_str();
+  try {
+    app.parse(static_cast<int>(our_args.size()), our_args.data());
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+
+  try {
+    auto backend = r50::select_backend(r50::parse_backend_choice(options.device), options.gpu,
+                                       options.threads, std::cerr);
+    if (options.batch_size == 0) options.batch_size = 8;
+    if (options.steps == 0) options.steps = 5;
+    std::cerr << "training ResNet-50 on the " << backend->name() << " backend: batch " << options.batch_size
+              << ", " << options.image_size << "x" << options.image_size << ", " << options.warmup
+              << " warm-up and " << options.steps << " measured steps\n";
+
+    Measurement measurement;
+    const std::string name = "train_step/synthetic/fp32/bs:" + std::to_string(options.batch_size) +
+                             "/img:" + std::to_string(options.image_size);
+    benchmark::RegisterBenchmark(name.c_str(), train_step_synthetic, backend.get(), &options, &measurement)
+        ->Iterations(options.steps)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    int benchmark_argc = static_cast<int>(benchmark_args.size());
+    benchmark::Initialize(&benchmark_argc, benchmark_args.data());
+    if (benchmark::ReportUnrecognizedArguments(benchmark_argc, benchmark_args.data())) return 2;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    if (measurement.images_per_second > 0) {
+      std::printf("\n%s backend: %.2f images/s, %.3f s per step; one Food-101 epoch (75,750 images) "
+                  "would take %s at this rate\n",
+                  backend->name().c_str(), measurement.images_per_second, measurement.seconds_per_step,
+                  human_duration(kFood101TrainImages / measurement.images_per_second).c_str());
+    }
+  } catch (const std::exception& error) {
+    std::cerr << "error: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""torchvision's resnet50 trained the way bench_resnet50 trains it, for a side-by-side figure.
+
+usage: peer_pytorch.py [--device cpu|cuda] [--batch-size 8] [--image-size 224] [--steps 5]
+                       [--warmup 2] [--threads N] [--classes 101] [--json FILE]
+
+Synthetic data that stays on the device, cross-entropy, torch.optim.SGD (lr 0.1*batch/256,
+momentum 0.9, weight decay 1e-4), float32 with TF32 switched off on the GPU: the same work as
+bench_resnet50's train_step benchmark. Prints images/s; --json writes it with the settings.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_interpreter import ensure_torchvision  # noqa: E402
+
+ensure_torchvision()
+import torch  # noqa: E402
+import torchvision  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--classes", type=int, default=101)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    # fp32 means IEEE fp32: PyTorch's cuDNN default would allow TF32.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    model = torchvision.models.resnet50(weights=None, num_classes=args.classes).to(device).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1 * args.batch_size / 256, momentum=0.9,
+                                weight_decay=1e-4)
+    images = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device)
+    labels = torch.randint(0, args.classes, (args.batch_size,), device=device)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    def synchronize():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(args.warmup):
+        step()
+    synchronize()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        loss = step()
+    synchronize()
+    seconds = time.perf_counter() - start
+    result = {
+        "peer": "pytorch", "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "device": args.device, "threads": torch.get_num_threads(), "batch_size": args.batch_size,
+        "image_size": args.image_size, "steps": args.steps, "precision": "fp32",
+        "images_per_second": args.steps * args.batch_size / seconds,
+        "ms_per_step": 1e3 * seconds / args.steps, "final_loss": float(loss),
+    }
+    print("pytorch %s on %s (%d threads): %.2f images/s, %.1f ms per step" % (
+        torch.__version__, args.device, result["threads"], result["images_per_second"], result["ms_per_step"]))
+    if args.json:
+        with open(args.json + ".tmp", "w") as out:
+            json.dump(result, out, indent=2)
+        os.replace(args.json + ".tmp", args.json)
+
+
+if __name__ == "__main__":
+    main()
