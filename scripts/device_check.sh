@@ -22,7 +22,8 @@ phase() {  # phase NAME TIMEOUT_SECONDS COMMAND...
   shift 2
   start=$(date +%s)
   echo "== $name"
-  if timeout "$limit" "$@" >"$out/$name.log" 2>&1; then
+  # bash -c, so that a phase can be one of the functions below (exported with export -f).
+  if timeout "$limit" bash -c '"$@"' "$name" "$@" >"$out/$name.log" 2>&1; then
     status=pass
   else
     local rc=$?
@@ -42,8 +43,9 @@ machine() {
 
 configure() {
   local options=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=native -DR50_BUILD_BENCH=OFF)
-  # Machines without Debian's -dev packages: the vendored copies, and the plain GEMM.
-  [[ -f /usr/include/CLI/CLI.hpp || ! -d .deps ]] || options+=(-DR50_DEPS_DIR="$PWD/.deps")
+  # Machines without Debian's -dev packages: the vendored copies (scripts/vendor_deps.sh), and
+  # the plain GEMM.
+  [[ ! -d .deps ]] || options+=(-DR50_DEPS_DIR="$PWD/.deps")
   compgen -G "/usr/include/*/cblas.h" >/dev/null || compgen -G "/usr/include/cblas.h" >/dev/null ||
     options+=(-DR50_WITH_OPENBLAS=OFF)
   cmake -S . -B "$build" "${options[@]}"
@@ -55,6 +57,8 @@ memcheck() {
   compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full "$build/tests/kernels_test"
 }
 
+export build
+export -f machine configure gpu_tests memcheck
 phase machine 60 machine
 phase configure 180 configure
 phase build 600 cmake --build "$build" -j "$(nproc)"

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "model/state_dict.h"
@@ -21,21 +23,34 @@ StoredTensor stored_values(DType dtype, const Shape& shape, const std::vector<T>
   return tensor;
 }
 
+// Each test process writes its own 10-class weights file once (ctest runs tests in parallel
+// processes, so the folder is per process). It is made in SetUp, not SetUpTestSuite, so that a
+// failure to make it fails the test instead of skipping it.
 class VerifyInput : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::filesystem::path(std::filesystem::path(::testing::TempDir()) / "verify_input");
-    std::filesystem::create_directories(*dir_);
-    auto backend = make_cpu_backend(1);
-    ResNet50 model(*backend, kClasses);
-    model.initialize(0);
-    write_safetensors(path("weights.safetensors"), state_dict(model));
+  void SetUp() override { ASSERT_NO_THROW(weights_path()); }
+
+  static const std::filesystem::path& dir() {
+    static const std::filesystem::path dir = [] {
+      const auto path = std::filesystem::path(::testing::TempDir()) /
+                        ("verify_input_" + std::to_string(::getpid()));
+      std::filesystem::create_directories(path);
+      return path;
+    }();
+    return dir;
   }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
+  static std::string path(const std::string& name) { return (dir() / name).string(); }
+  static const std::string& weights_path() {
+    static const std::string weights = [] {
+      auto backend = make_cpu_backend(1);
+      ResNet50 model(*backend, kClasses);
+      model.initialize(0);
+      write_safetensors(path("weights.safetensors"), state_dict(model));
+      return path("weights.safetensors");
+    }();
+    return weights;
   }
-  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
+  static void TearDownTestSuite() { std::filesystem::remove_all(dir()); }
 
   static NamedTensors good_input() {
     NamedTensors input;
@@ -49,17 +64,14 @@ class VerifyInput : public ::testing::Test {
     write_safetensors(path("input.safetensors"), input);
     auto backend = make_cpu_backend(1);
     try {
-      verify_step(*backend, read_safetensors(path("weights.safetensors")),
+      verify_step(*backend, read_safetensors(weights_path()),
                   read_safetensors(path("input.safetensors")), BatchNormMode::BatchStatistics, std::nullopt);
     } catch (const Error& error) {
       return error.what();
     }
     return "";
   }
-
-  static std::filesystem::path* dir_;
 };
-std::filesystem::path* VerifyInput::dir_ = nullptr;
 
 #define EXPECT_MENTIONS(message, text) EXPECT_NE((message).find(text), std::string::npos) << (message)
 
@@ -67,7 +79,7 @@ TEST_F(VerifyInput, GoodInputRunsAndNamesEveryResult) {
   write_safetensors(path("input.safetensors"), good_input());
   auto backend = make_cpu_backend(1);
   const NamedTensors results =
-      verify_step(*backend, read_safetensors(path("weights.safetensors")),
+      verify_step(*backend, read_safetensors(weights_path()),
                   read_safetensors(path("input.safetensors")), BatchNormMode::BatchStatistics, std::nullopt);
   // logits, loss, 161 gradients, 53 × 3 batch-norm buffers.
   EXPECT_EQ(results.size(), 2u + 161u + 159u);
@@ -139,7 +151,7 @@ TEST_F(VerifyInput, ClassCountThatContradictsTheWeightsNamesFcWeight) {
   write_safetensors(path("input.safetensors"), good_input());
   auto backend = make_cpu_backend(1);
   try {
-    verify_step(*backend, read_safetensors(path("weights.safetensors")), read_safetensors(path("input.safetensors")),
+    verify_step(*backend, read_safetensors(weights_path()), read_safetensors(path("input.safetensors")),
                 BatchNormMode::BatchStatistics, 101);
     FAIL() << "101 classes accepted for a 10-class classifier";
   } catch (const Error& error) {
@@ -149,7 +161,7 @@ TEST_F(VerifyInput, ClassCountThatContradictsTheWeightsNamesFcWeight) {
 
 TEST_F(VerifyInput, TruncatedWeightsFileNamesTheFile) {
   const std::string truncated = path("truncated.safetensors");
-  std::filesystem::copy_file(path("weights.safetensors"), truncated,
+  std::filesystem::copy_file(weights_path(), truncated,
                              std::filesystem::copy_options::overwrite_existing);
   std::filesystem::resize_file(truncated, std::filesystem::file_size(truncated) / 2);
   try {
