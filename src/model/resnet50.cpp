@@ -110,7 +110,7 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
     backend.add(dx, dsum, dx);
   }
 
-  c1_ = {}, a1_ = {}, c2_ = {}, a2_ = {}, c3_ = {}, cd_ = {}, out_ = {};
+  for (OwnedTensor* kept : {&c1_, &a1_, &c2_, &a2_, &c3_, &cd_, &out_}) *kept = {};
   for (BatchNorm2d* bn : {&bn1_, &bn2_, &bn3_}) bn->release_saved();
   if (downsample_bn_) downsample_bn_->release_saved();
 }
@@ -212,7 +212,8 @@ void ResNet50::backward(const Tensor& dlogits) {
   conv1_.backward(backend, images_, dconv, Tensor());
 
   bn1_.release_saved();
-  images_ = {}, stem_conv_ = {}, stem_relu_ = {}, stem_pool_ = {}, features_ = {};
+  images_ = {};
+  for (OwnedTensor* kept : {&stem_conv_, &stem_relu_, &stem_pool_, &features_}) *kept = {};
 }
 
 }  // namespace r50

@@ -101,6 +101,18 @@ void col2im(const ConvGeometry& g, const float* col, float* dx, int threads) {
   }
 }
 
+// Scratch for one image's columns; none for a pointwise convolution, whose columns are its input.
+Buffer column_buffer(Allocator& allocator, const ConvGeometry& g) {
+  return Buffer(allocator, g.pointwise() ? 0 : g.col_rows() * g.col_cols() * sizeof(float));
+}
+
+// The columns the GEMMs read for image x_n: x_n itself when pointwise, else im2col's unrolling.
+const float* columns(const ConvGeometry& g, const float* x_n, const Buffer& col, int threads) {
+  if (g.pointwise()) return x_n;
+  im2col(g, x_n, static_cast<float*>(col.data()), threads);
+  return static_cast<const float*>(col.data());
+}
+
 }  // namespace
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
@@ -112,14 +124,9 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   const ConvGeometry g = geometry(x.shape(), w.shape(), y.shape(), params);
   const float* x_data = x.data_as<float>();
   float* y_data = y.data_as<float>();
-  Buffer col(allocator(), g.pointwise() ? 0 : g.col_rows() * g.col_cols() * sizeof(float));
+  const Buffer col = column_buffer(allocator(), g);
   for (std::int64_t n = 0; n < g.N; ++n) {
-    const float* x_n = x_data + n * g.C * g.H * g.W;
-    const float* cols = x_n;
-    if (!g.pointwise()) {
-      im2col(g, x_n, static_cast<float*>(col.data()), threads());
-      cols = static_cast<const float*>(col.data());
-    }
+    const float* cols = columns(g, x_data + n * g.C * g.H * g.W, col, threads());
     sgemm(false, false, g.K, g.col_cols(), g.col_rows(), 1.0f, w.data_as<float>(), g.col_rows(),
           cols, g.col_cols(), 0.0f, y_data + n * g.K * g.P * g.Q, g.col_cols(), threads());
   }
@@ -134,7 +141,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const T
   const ConvGeometry g = geometry(dx.shape(), w.shape(), dy.shape(), params);
   const float* dy_data = dy.data_as<float>();
   float* dx_data = dx.data_as<float>();
-  Buffer col(allocator(), g.pointwise() ? 0 : g.col_rows() * g.col_cols() * sizeof(float));
+  const Buffer col = column_buffer(allocator(), g);
   for (std::int64_t n = 0; n < g.N; ++n) {
     const float* dy_n = dy_data + n * g.K * g.P * g.Q;
     float* dx_n = dx_data + n * g.C * g.H * g.W;
@@ -158,14 +165,9 @@ void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, const
   const float* dy_data = dy.data_as<float>();
   float* dw_data = dw.data_as<float>();
   if (g.N == 0) fill(dw, 0.0f);
-  Buffer col(allocator(), g.pointwise() ? 0 : g.col_rows() * g.col_cols() * sizeof(float));
+  const Buffer col = column_buffer(allocator(), g);
   for (std::int64_t n = 0; n < g.N; ++n) {
-    const float* x_n = x_data + n * g.C * g.H * g.W;
-    const float* cols = x_n;
-    if (!g.pointwise()) {
-      im2col(g, x_n, static_cast<float*>(col.data()), threads());
-      cols = static_cast<const float*>(col.data());
-    }
+    const float* cols = columns(g, x_data + n * g.C * g.H * g.W, col, threads());
     // The first image overwrites dw, the others accumulate into it.
     sgemm(false, true, g.K, g.col_rows(), g.col_cols(), 1.0f, dy_data + n * g.K * g.P * g.Q,
           g.col_cols(), cols, g.col_cols(), n == 0 ? 0.0f : 1.0f, dw_data, g.col_rows(), threads());
