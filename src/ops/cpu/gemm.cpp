@@ -37,37 +37,23 @@ constexpr std::int64_t kMC = 64;
 constexpr std::int64_t kKC = 256;
 constexpr std::int64_t kNC = 1024;
 
-// Packs op(A)[rows, depth] into panels of kMR rows; panel p holds element (k, i) at
-// p·depth·kMR + k·kMR + i.
-void pack_a(bool trans, const float* A, std::int64_t lda, std::int64_t row0, std::int64_t rows,
-            std::int64_t k0, std::int64_t depth, float* packed, int threads) {
-  const std::int64_t panels = (rows + kMR - 1) / kMR;
+// Packs `lines` lines of M (rows from line0, each `depth` long from k0) into panels of `width`
+// lines; panel p holds element (line p·width + i, k) at p·depth·width + k·width + i, zero past
+// the last line. Element (line, k) is M[line·ld + k], or M[k·ld + line] when `transposed`.
+// op(A)[rows, depth] packs by rows as it is; op(B)[depth, cols] packs by columns, which are the
+// rows of op(B)ᵀ, so B's transposition flag is inverted.
+void pack_panels(bool transposed, const float* M, std::int64_t ld, std::int64_t line0,
+                 std::int64_t lines, std::int64_t k0, std::int64_t depth, std::int64_t width,
+                 float* packed, int threads) {
+  const std::int64_t panels = (lines + width - 1) / width;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::int64_t p = 0; p < panels; ++p) {
-    float* out = packed + p * depth * kMR;
+    float* out = packed + p * depth * width;
     for (std::int64_t k = 0; k < depth; ++k) {
-      for (std::int64_t i = 0; i < kMR; ++i) {
-        const std::int64_t row = p * kMR + i;
-        const std::int64_t r = row0 + row, c = k0 + k;
-        out[k * kMR + i] = row < rows ? (trans ? A[c * lda + r] : A[r * lda + c]) : 0.0f;
-      }
-    }
-  }
-}
-
-// Packs op(B)[depth, cols] into panels of kNR columns; panel q holds element (k, j) at
-// q·depth·kNR + k·kNR + j.
-void pack_b(bool trans, const float* B, std::int64_t ldb, std::int64_t k0, std::int64_t depth,
-            std::int64_t col0, std::int64_t cols, float* packed, int threads) {
-  const std::int64_t panels = (cols + kNR - 1) / kNR;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t q = 0; q < panels; ++q) {
-    float* out = packed + q * depth * kNR;
-    for (std::int64_t k = 0; k < depth; ++k) {
-      for (std::int64_t j = 0; j < kNR; ++j) {
-        const std::int64_t col = q * kNR + j;
-        const std::int64_t r = k0 + k, c = col0 + col;
-        out[k * kNR + j] = col < cols ? (trans ? B[c * ldb + r] : B[r * ldb + c]) : 0.0f;
+      for (std::int64_t i = 0; i < width; ++i) {
+        const std::int64_t line = p * width + i;
+        const std::int64_t l = line0 + line, c = k0 + k;
+        out[k * width + i] = line < lines ? (transposed ? M[c * ld + l] : M[l * ld + c]) : 0.0f;
       }
     }
   }
@@ -113,10 +99,10 @@ void blocked_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, s
     const std::int64_t nc = std::min(kNC, N - jc);
     for (std::int64_t pc = 0; pc < K; pc += kKC) {
       const std::int64_t kc = std::min(kKC, K - pc);
-      pack_b(trans_b, B, ldb, pc, kc, jc, nc, packed_b.data(), threads);
+      pack_panels(!trans_b, B, ldb, jc, nc, pc, kc, kNR, packed_b.data(), threads);
       for (std::int64_t ic = 0; ic < M; ic += kMC) {
         const std::int64_t mc = std::min(kMC, M - ic);
-        pack_a(trans_a, A, lda, ic, mc, pc, kc, packed_a.data(), threads);
+        pack_panels(trans_a, A, lda, ic, mc, pc, kc, kMR, packed_a.data(), threads);
         const std::int64_t row_panels = (mc + kMR - 1) / kMR;
         const std::int64_t col_panels = (nc + kNR - 1) / kNR;
         // Tiles of C are disjoint, so any split over them is race-free; columns first keeps the
