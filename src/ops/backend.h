@@ -1,4 +1,5 @@
-// defines: Conv2dParams, Pool2dParams, BatchNormParams, SgdParams, Backend, make_cpu_backend
+// defines: Conv2dParams, Pool2dParams, BatchNormParams, SgdParams, Backend, make_cpu_backend,
+//          CudaBackendOptions, make_cuda_backend
 #pragma once
 
 #include <array>
@@ -6,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/device_info.h"
 #include "core/tensor.h"
 #include "memory/allocator.h"
 
@@ -60,6 +62,7 @@ class Backend {
 
   virtual std::string name() const = 0;  // "cpu", "cuda"
   virtual Device device() const = 0;
+  virtual DeviceInfo device_info() const = 0;
   virtual Allocator& allocator() = 0;
   virtual void synchronize() = 0;
 
@@ -145,5 +148,15 @@ class Backend {
 // The CPU backend: im2col + SGEMM convolutions, plain loops elsewhere. `threads` <= 0 uses every
 // core.
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+
+// The CUDA backend on GPU `gpu`: cuDNN convolutions, a cuBLAS fully connected layer, the
+// handwritten kernels of kernels/ for the rest, all on one stream the backend owns. Convolution
+// algorithms are chosen once per shape: by cuDNN's heuristics, or, with `cudnn_benchmark`, by
+// timing the candidates. Throws when the GPU does not answer.
+struct CudaBackendOptions {
+  int gpu = 0;
+  bool cudnn_benchmark = false;
+};
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options = {});
 
 }  // namespace r50

@@ -5,10 +5,7 @@
 namespace r50 {
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& y) {
-  const char* op = "add";
-  check_f32_input(a, op, "a", a.rank());
-  check_tensor(b, op, "b", DType::F32, a.shape());
-  check_tensor(y, op, "y", DType::F32, a.shape());
+  check_add(a, b, y, device());
   const float* lhs = a.data_as<float>();
   const float* rhs = b.data_as<float>();
   float* out = y.data_as<float>();

@@ -4,8 +4,6 @@
 // deviations), which keeps the statistics exact to fp32 whatever N·H·W is.
 #include <cmath>
 #include <cstdint>
-#include <initializer_list>
-#include <utility>
 
 #include "ops/cpu/cpu_backend.h"
 
@@ -18,15 +16,7 @@ struct Planes {
   std::int64_t offset(std::int64_t n, std::int64_t c) const { return (n * C + c) * HW; }
 };
 
-Planes check_batch_norm_input(const char* op, const Tensor& x) {
-  check_f32_input(x, op, "x", 4);
-  return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)};
-}
-
-void check_channel_vectors(const char* op, std::int64_t C,
-                           std::initializer_list<std::pair<const char*, const Tensor*>> vectors) {
-  for (const auto& [name, tensor] : vectors) check_tensor(*tensor, op, name, DType::F32, {C});
-}
+Planes planes(const Tensor& x) { return {x.dim(0), x.dim(1), x.dim(2) * x.dim(3)}; }
 
 // y = (x - mean)·scale + shift over one channel's planes.
 void normalize_channel(const Planes& p, std::int64_t c, const float* x, float mean, float scale,
@@ -45,20 +35,9 @@ void CpuBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gamm
                                              const Tensor& running_var, const Tensor& y,
                                              const Tensor& saved_mean, const Tensor& saved_invstd,
                                              const BatchNormParams& params) {
-  const char* op = "batch_norm_forward_training";
-  const Planes p = check_batch_norm_input(op, x);
-  check_channel_vectors(op, p.C,
-                        {{"gamma", &gamma},
-                         {"beta", &beta},
-                         {"running_mean", &running_mean},
-                         {"running_var", &running_var},
-                         {"saved_mean", &saved_mean},
-                         {"saved_invstd", &saved_invstd}});
-  check_tensor(y, op, "y", DType::F32, x.shape());
-  // As torch: the variance of a single value per channel is undefined, and its unbiased
-  // estimate divides by count - 1.
-  R50_CHECK(p.count() > 1, op, ": batch statistics need more than one value per channel, but x is ",
-            x.shape().str());
+  check_batch_norm_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean,
+                                    saved_invstd, device());
+  const Planes p = planes(x);
   const double count = static_cast<double>(p.count());
   const double momentum = params.momentum;
   const float* x_data = x.data_as<float>();
@@ -104,14 +83,8 @@ void CpuBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gam
                                               const Tensor& beta, const Tensor& running_mean,
                                               const Tensor& running_var, const Tensor& y,
                                               float eps) {
-  const char* op = "batch_norm_forward_inference";
-  const Planes p = check_batch_norm_input(op, x);
-  check_channel_vectors(op, p.C,
-                        {{"gamma", &gamma},
-                         {"beta", &beta},
-                         {"running_mean", &running_mean},
-                         {"running_var", &running_var}});
-  check_tensor(y, op, "y", DType::F32, x.shape());
+  check_batch_norm_forward_inference(x, gamma, beta, running_mean, running_var, y, device());
+  const Planes p = planes(x);
   const float* x_data = x.data_as<float>();
   float* y_data = y.data_as<float>();
   const float* gamma_data = gamma.data_as<float>();
@@ -130,16 +103,9 @@ void CpuBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy,
                                               const Tensor& gamma, const Tensor& saved_mean,
                                               const Tensor& saved_invstd, const Tensor& dx,
                                               const Tensor& dgamma, const Tensor& dbeta) {
-  const char* op = "batch_norm_backward_training";
-  const Planes p = check_batch_norm_input(op, x);
-  check_tensor(dy, op, "dy", DType::F32, x.shape());
-  check_tensor(dx, op, "dx", DType::F32, x.shape());
-  check_channel_vectors(op, p.C,
-                        {{"gamma", &gamma},
-                         {"saved_mean", &saved_mean},
-                         {"saved_invstd", &saved_invstd},
-                         {"dgamma", &dgamma},
-                         {"dbeta", &dbeta}});
+  check_batch_norm_backward_training(x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta,
+                                     device());
+  const Planes p = planes(x);
   const double count = static_cast<double>(p.count());
   const float* x_data = x.data_as<float>();
   const float* dy_data = dy.data_as<float>();
@@ -188,16 +154,9 @@ void CpuBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& dy
                                                const Tensor& running_var, float eps,
                                                const Tensor& dx, const Tensor& dgamma,
                                                const Tensor& dbeta) {
-  const char* op = "batch_norm_backward_inference";
-  const Planes p = check_batch_norm_input(op, x);
-  check_tensor(dy, op, "dy", DType::F32, x.shape());
-  check_tensor(dx, op, "dx", DType::F32, x.shape());
-  check_channel_vectors(op, p.C,
-                        {{"gamma", &gamma},
-                         {"running_mean", &running_mean},
-                         {"running_var", &running_var},
-                         {"dgamma", &dgamma},
-                         {"dbeta", &dbeta}});
+  check_batch_norm_backward_inference(x, dy, gamma, running_mean, running_var, dx, dgamma, dbeta,
+                                      device());
+  const Planes p = planes(x);
   const float* x_data = x.data_as<float>();
   const float* dy_data = dy.data_as<float>();
   const float* gamma_data = gamma.data_as<float>();

@@ -26,15 +26,6 @@ struct ConvGeometry {
   bool pointwise() const { return R == 1 && S == 1 && stride == 1 && padding == 0; }
 };
 
-// The output shape, with conv2d_output_shape's complaints re-raised under the op's own name.
-Shape output_shape(const char* op, const Tensor& x, const Tensor& w, const Conv2dParams& params) {
-  try {
-    return conv2d_output_shape(x.shape(), w.shape(), params);
-  } catch (const Error& error) {
-    R50_THROW(op, ": ", error.message());
-  }
-}
-
 ConvGeometry geometry(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params) {
   return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], params.stride, params.padding};
 }
@@ -117,10 +108,7 @@ const float* columns(const ConvGeometry& g, const float* x_n, const Buffer& col,
 
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                                 const Conv2dParams& params) {
-  const char* op = "conv2d_forward";
-  check_f32_input(x, op, "x", 4);
-  check_f32_input(w, op, "w", 4);
-  check_tensor(y, op, "y", DType::F32, output_shape(op, x, w, params));
+  check_conv2d_forward(x, w, y, params, device());
   const ConvGeometry g = geometry(x.shape(), w.shape(), y.shape(), params);
   const float* x_data = x.data_as<float>();
   float* y_data = y.data_as<float>();
@@ -134,10 +122,7 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
 
 void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
                                       const Conv2dParams& params) {
-  const char* op = "conv2d_backward_data";
-  check_f32_input(dx, op, "dx", 4);
-  check_f32_input(w, op, "w", 4);
-  check_tensor(dy, op, "dy", DType::F32, output_shape(op, dx, w, params));
+  check_conv2d_backward_data(dy, w, dx, params, device());
   const ConvGeometry g = geometry(dx.shape(), w.shape(), dy.shape(), params);
   const float* dy_data = dy.data_as<float>();
   float* dx_data = dx.data_as<float>();
@@ -154,12 +139,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const T
 
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                         const Conv2dParams& params) {
-  const char* op = "conv2d_backward_filter";
-  check_f32_input(x, op, "x", 4);
-  check_f32_input(dy, op, "dy", 4);
-  check_f32_input(dw, op, "dw", 4);
-  check_tensor(dw, op, "dw", DType::F32, {dy.dim(1), x.dim(1), dw.dim(2), dw.dim(3)});
-  check_tensor(dy, op, "dy", DType::F32, output_shape(op, x, dw, params));
+  check_conv2d_backward_filter(x, dy, dw, params, device());
   const ConvGeometry g = geometry(x.shape(), dw.shape(), dy.shape(), params);
   const float* x_data = x.data_as<float>();
   const float* dy_data = dy.data_as<float>();

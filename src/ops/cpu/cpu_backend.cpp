@@ -4,21 +4,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #ifdef R50_WITH_OPENBLAS
 #include <cblas.h>
 #endif
 
 namespace r50 {
-
-void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank) {
-  R50_CHECK(tensor.defined(), op, ": ", argument, " is missing (expected a ", rank,
-            "-D F32 tensor)");
-  R50_CHECK(tensor.dtype() == DType::F32 && tensor.rank() == rank &&
-                tensor.layout() == Layout::RowMajor && tensor.device().is_cpu(),
-            op, ": ", argument, " is ", tensor.str(), " but expected a ", rank,
-            "-D F32 row-major tensor on cpu");
-}
 
 CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
   // OpenMP's count is also passed to every parallel region (num_threads), so that it holds when
@@ -28,6 +21,20 @@ CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_n
 #ifdef R50_WITH_OPENBLAS
   openblas_set_num_threads(1);
 #endif
+}
+
+DeviceInfo CpuBackend::device_info() const {
+  DeviceInfo info;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      info.name = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  if (info.name.empty()) info.name = "cpu";
+  info.multiprocessors = threads_;
+  return info;
 }
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) {
@@ -49,17 +56,12 @@ void CpuBackend::copy_to_host(void* host, const Tensor& src) {
 }
 
 void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
-  R50_CHECK(src.defined() && src.device().is_cpu(), "copy: src is ", src.str(),
-            " but expected a tensor on cpu");
-  R50_CHECK(dst.defined() && dst.device().is_cpu() && dst.dtype() == src.dtype() &&
-                dst.shape() == src.shape() && dst.layout() == src.layout(),
-            "copy: dst is ", dst.str(), " but src is ", src.str());
+  check_copy(dst, src, device());
   if (src.nbytes()) std::memmove(dst.data(), src.data(), src.nbytes());
 }
 
 void CpuBackend::fill(const Tensor& dst, float value) {
-  R50_CHECK(dst.defined() && dst.dtype() == DType::F32 && dst.device().is_cpu(), "fill: dst is ",
-            dst.str(), " but expected an F32 tensor on cpu");
+  check_fill(dst, device());
   float* data = static_cast<float*>(dst.data());
   const std::int64_t count = dst.numel();
 #pragma omp parallel for num_threads(threads_) schedule(static) if (count > kParallelElements)

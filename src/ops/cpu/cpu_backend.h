@@ -1,4 +1,4 @@
-// defines: CpuBackend, check_f32_input, kParallelElements
+// defines: CpuBackend, kParallelElements
 #pragma once
 
 #include <cstdint>
@@ -6,15 +6,12 @@
 
 #include "memory/host_allocator.h"
 #include "ops/backend.h"
+#include "ops/op_checks.h"
 
 namespace r50 {
 
 // Below this many elements, waking the other threads costs more than an elementwise loop saves.
 constexpr std::int64_t kParallelElements = 1 << 15;
-
-// Throws, naming the op and the argument, unless `tensor` is a row-major F32 tensor of `rank`
-// dimensions on the CPU. For the inputs whose shape defines every other shape an op checks.
-void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank);
 
 // The Backend on the host: im2col + SGEMM convolutions (gemm.h), plain OpenMP loops elsewhere.
 // Every op runs to completion before it returns. The method definitions live one file per op
@@ -25,6 +22,7 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu"; }
   Device device() const override { return Device::cpu(); }
+  DeviceInfo device_info() const override;  // the processor's model name and the threads used
   Allocator& allocator() override { return allocator_; }
   void synchronize() override {}
   int threads() const { return threads_; }

@@ -8,13 +8,8 @@ namespace r50 {
 
 void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& b,
                                 const Tensor& y) {
-  const char* op = "linear_forward";
-  check_f32_input(x, op, "x", 2);
-  check_f32_input(w, op, "w", 2);
+  check_linear_forward(x, w, b, y, device());
   const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
-  check_tensor(w, op, "w", DType::F32, {OUT, IN});
-  check_tensor(b, op, "b", DType::F32, {OUT});
-  check_tensor(y, op, "y", DType::F32, {N, OUT});
   const float* bias = b.data_as<float>();
   float* y_data = y.data_as<float>();
   for (std::int64_t n = 0; n < N; ++n) {
@@ -26,15 +21,8 @@ void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& 
 
 void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
                                  const Tensor& dx, const Tensor& dw, const Tensor& db) {
-  const char* op = "linear_backward";
-  check_f32_input(x, op, "x", 2);
-  check_f32_input(w, op, "w", 2);
+  check_linear_backward(x, w, dy, dx, dw, db, device());
   const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
-  check_tensor(w, op, "w", DType::F32, {OUT, IN});
-  check_tensor(dy, op, "dy", DType::F32, {N, OUT});
-  if (dx.defined()) check_tensor(dx, op, "dx", DType::F32, {N, IN});
-  check_tensor(dw, op, "dw", DType::F32, {OUT, IN});
-  check_tensor(db, op, "db", DType::F32, {OUT});
   const float* dy_data = dy.data_as<float>();
   if (dx.defined()) {
     sgemm(false, false, N, IN, OUT, 1.0f, dy_data, OUT, w.data_as<float>(), IN, 0.0f,

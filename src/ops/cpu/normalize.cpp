@@ -10,16 +10,8 @@ namespace r50 {
 void CpuBackend::normalize_images(const Tensor& images, const Tensor& y,
                                   const std::array<float, 3>& mean,
                                   const std::array<float, 3>& std) {
-  const char* op = "normalize_images";
-  R50_CHECK(images.defined() && images.dtype() == DType::U8 && images.rank() == 4 &&
-                images.dim(3) == 3 && images.layout() == Layout::RowMajor &&
-                images.device().is_cpu(),
-            op, ": images is ", images.str(), " but expected U8[N, H, W, 3] row-major on cpu");
+  check_normalize_images(images, y, std, device());
   const std::int64_t N = images.dim(0), H = images.dim(1), W = images.dim(2), HW = H * W;
-  check_tensor(y, op, "y", DType::F32, {N, 3, H, W});
-  for (int c = 0; c < 3; ++c) {
-    R50_CHECK(std[c] > 0.0f, op, ": std[", c, "] is ", std[c], " but must be positive");
-  }
   float scale[3], shift[3];
   for (int c = 0; c < 3; ++c) {
     scale[c] = 1.0f / (255.0f * std[c]);

@@ -24,20 +24,10 @@ Window window(std::int64_t p, std::int64_t q, std::int64_t H, std::int64_t W,
           std::max<std::int64_t>(w0, 0), std::min<std::int64_t>(w0 + params.kernel, W)};
 }
 
-Shape pool_output_shape(const char* op, const Tensor& x, const Pool2dParams& params) {
-  try {
-    return max_pool2d_output_shape(x.shape(), params);
-  } catch (const Error& error) {
-    R50_THROW(op, ": ", error.message());
-  }
-}
-
 }  // namespace
 
 void CpuBackend::max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params) {
-  const char* op = "max_pool2d_forward";
-  check_f32_input(x, op, "x", 4);
-  check_tensor(y, op, "y", DType::F32, pool_output_shape(op, x, params));
+  check_max_pool2d_forward(x, y, params, device());
   const std::int64_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
   const std::int64_t P = y.dim(2), Q = y.dim(3);
   const float* x_data = x.data_as<float>();
@@ -64,11 +54,7 @@ void CpuBackend::max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool
 
 void CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                      const Tensor& dx, const Pool2dParams& params) {
-  const char* op = "max_pool2d_backward";
-  check_f32_input(x, op, "x", 4);
-  check_tensor(y, op, "y", DType::F32, pool_output_shape(op, x, params));
-  check_tensor(dy, op, "dy", DType::F32, y.shape());
-  check_tensor(dx, op, "dx", DType::F32, x.shape());
+  check_max_pool2d_backward(x, y, dy, dx, params, device());
   const std::int64_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
   const std::int64_t P = y.dim(2), Q = y.dim(3);
   const float* x_data = x.data_as<float>();
@@ -101,9 +87,7 @@ void CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& y, const Ten
 }
 
 void CpuBackend::global_avg_pool_forward(const Tensor& x, const Tensor& y) {
-  const char* op = "global_avg_pool_forward";
-  check_f32_input(x, op, "x", 4);
-  check_tensor(y, op, "y", DType::F32, {x.dim(0), x.dim(1)});
+  check_global_avg_pool_forward(x, y, device());
   const std::int64_t planes = x.dim(0) * x.dim(1), HW = x.dim(2) * x.dim(3);
   const float* x_data = x.data_as<float>();
   float* y_data = y.data_as<float>();
@@ -118,9 +102,7 @@ void CpuBackend::global_avg_pool_forward(const Tensor& x, const Tensor& y) {
 }
 
 void CpuBackend::global_avg_pool_backward(const Tensor& dy, const Tensor& dx) {
-  const char* op = "global_avg_pool_backward";
-  check_f32_input(dx, op, "dx", 4);
-  check_tensor(dy, op, "dy", DType::F32, {dx.dim(0), dx.dim(1)});
+  check_global_avg_pool_backward(dy, dx, device());
   const std::int64_t planes = dx.dim(0) * dx.dim(1), HW = dx.dim(2) * dx.dim(3);
   const float* dy_data = dy.data_as<float>();
   float* dx_data = dx.data_as<float>();

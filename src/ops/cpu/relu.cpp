@@ -5,9 +5,7 @@
 namespace r50 {
 
 void CpuBackend::relu_forward(const Tensor& x, const Tensor& y) {
-  const char* op = "relu_forward";
-  check_f32_input(x, op, "x", x.rank());
-  check_tensor(y, op, "y", DType::F32, x.shape());
+  check_relu_forward(x, y, device());
   const float* in = x.data_as<float>();
   float* out = y.data_as<float>();
   const std::int64_t count = x.numel();
@@ -21,10 +19,7 @@ void CpuBackend::relu_forward(const Tensor& x, const Tensor& y) {
 }
 
 void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
-  const char* op = "relu_backward";
-  check_f32_input(y, op, "y", y.rank());
-  check_tensor(dy, op, "dy", DType::F32, y.shape());
-  check_tensor(dx, op, "dx", DType::F32, y.shape());
+  check_relu_backward(y, dy, dx, device());
   const float* out = y.data_as<float>();
   const float* grad = dy.data_as<float>();
   float* grad_in = dx.data_as<float>();

@@ -10,15 +10,8 @@ namespace r50 {
 
 void CpuBackend::sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                           const SgdParams& params, bool first_step) {
-  const char* op = "sgd_step";
-  check_f32_input(param, op, "param", param.rank());
-  check_tensor(grad, op, "grad", DType::F32, param.shape());
+  check_sgd_step(param, grad, momentum_buffer, params, device());
   const bool use_momentum = params.momentum != 0.0f;
-  if (use_momentum) check_tensor(momentum_buffer, op, "momentum_buffer", DType::F32, param.shape());
-  R50_CHECK(!params.nesterov || (params.momentum > 0.0f && params.dampening == 0.0f), op,
-            ": Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD), got "
-            "momentum ",
-            params.momentum, " dampening ", params.dampening);
   float* w = param.data_as<float>();
   const float* g_in = grad.data_as<float>();
   float* buf = use_momentum ? momentum_buffer.data_as<float>() : nullptr;

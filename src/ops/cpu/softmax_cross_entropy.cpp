@@ -13,7 +13,6 @@ namespace {
 // Every label must index a class; a wrong one names its batch index and value.
 const std::int32_t* checked_labels(const char* op, const Tensor& labels, std::int64_t N,
                                    std::int64_t K) {
-  check_tensor(labels, op, "labels", DType::I32, {N});
   const std::int32_t* data = labels.data_as<std::int32_t>();
   for (std::int64_t n = 0; n < N; ++n) {
     R50_CHECK(data[n] >= 0 && data[n] < K, op, ": labels[", n, "] is ", data[n], ", outside the ",
@@ -27,11 +26,8 @@ const std::int32_t* checked_labels(const char* op, const Tensor& labels, std::in
 void CpuBackend::softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
                                                const Tensor& probs, const Tensor& loss) {
   const char* op = "softmax_cross_entropy_forward";
-  check_f32_input(logits, op, "logits", 2);
+  check_softmax_cross_entropy_forward(logits, labels, probs, loss, device());
   const std::int64_t N = logits.dim(0), K = logits.dim(1);
-  R50_CHECK(N > 0 && K > 0, op, ": logits ", logits.shape().str(), " must have a row and a class");
-  check_tensor(probs, op, "probs", DType::F32, logits.shape());
-  check_tensor(loss, op, "loss", DType::F32, {1});
   const std::int32_t* label = checked_labels(op, labels, N, K);
   const float* x = logits.data_as<float>();
   float* p = probs.data_as<float>();
@@ -52,9 +48,8 @@ void CpuBackend::softmax_cross_entropy_forward(const Tensor& logits, const Tenso
 void CpuBackend::softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
                                                 const Tensor& dlogits, float loss_grad) {
   const char* op = "softmax_cross_entropy_backward";
-  check_f32_input(probs, op, "probs", 2);
+  check_softmax_cross_entropy_backward(probs, labels, dlogits, device());
   const std::int64_t N = probs.dim(0), K = probs.dim(1);
-  check_tensor(dlogits, op, "dlogits", DType::F32, probs.shape());
   const std::int32_t* label = checked_labels(op, labels, N, K);
   const float* p = probs.data_as<float>();
   float* grad = dlogits.data_as<float>();

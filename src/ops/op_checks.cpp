@@ -1,0 +1,273 @@
+#include "ops/op_checks.h"
+
+#include <initializer_list>
+#include <utility>
+
+namespace r50 {
+namespace {
+
+// Shape helpers raise their complaints without an op name; re-raise them under the op's.
+template <typename ShapeOf>
+Shape shape_for(const char* op, ShapeOf&& shape_of) {
+  try {
+    return shape_of();
+  } catch (const Error& error) {
+    R50_THROW(op, ": ", error.message());
+  }
+}
+
+Shape conv_output_shape(const char* op, const Tensor& x, const Tensor& w, const Conv2dParams& params) {
+  return shape_for(op, [&] { return conv2d_output_shape(x.shape(), w.shape(), params); });
+}
+
+Shape pool_output_shape(const char* op, const Tensor& x, const Pool2dParams& params) {
+  return shape_for(op, [&] { return max_pool2d_output_shape(x.shape(), params); });
+}
+
+using NamedTensors = std::initializer_list<std::pair<const char*, const Tensor*>>;
+
+// Every tensor of `tensors` is F32 of `shape` on `device`.
+void check_f32_shapes(const char* op, const Shape& shape, NamedTensors tensors, Device device) {
+  for (const auto& [name, tensor] : tensors) check_tensor(*tensor, op, name, DType::F32, shape, device);
+}
+
+void check_batch_norm_input(const char* op, const Tensor& x, Device device) {
+  check_f32_input(x, op, "x", 4, device);
+}
+
+}  // namespace
+
+void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank,
+                     Device device) {
+  R50_CHECK(tensor.defined(), op, ": ", argument, " is missing (expected a ", rank,
+            "-D F32 tensor)");
+  R50_CHECK(tensor.dtype() == DType::F32 && tensor.rank() == rank &&
+                tensor.layout() == Layout::RowMajor && tensor.device() == device,
+            op, ": ", argument, " is ", tensor.str(), " but expected a ", rank,
+            "-D F32 row-major tensor on ", device.str());
+}
+
+void check_copy(const Tensor& dst, const Tensor& src, Device device) {
+  R50_CHECK(src.defined() && src.device() == device, "copy: src is ", src.str(),
+            " but expected a tensor on ", device.str());
+  R50_CHECK(dst.defined() && dst.device() == device && dst.dtype() == src.dtype() &&
+                dst.shape() == src.shape() && dst.layout() == src.layout(),
+            "copy: dst is ", dst.str(), " but src is ", src.str());
+}
+
+void check_fill(const Tensor& dst, Device device) {
+  R50_CHECK(dst.defined() && dst.dtype() == DType::F32 && dst.device() == device, "fill: dst is ",
+            dst.str(), " but expected an F32 tensor on ", device.str());
+}
+
+void check_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
+                          const Conv2dParams& params, Device device) {
+  const char* op = "conv2d_forward";
+  check_f32_input(x, op, "x", 4, device);
+  check_f32_input(w, op, "w", 4, device);
+  check_tensor(y, op, "y", DType::F32, conv_output_shape(op, x, w, params), device);
+}
+
+void check_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
+                                const Conv2dParams& params, Device device) {
+  const char* op = "conv2d_backward_data";
+  check_f32_input(dx, op, "dx", 4, device);
+  check_f32_input(w, op, "w", 4, device);
+  check_tensor(dy, op, "dy", DType::F32, conv_output_shape(op, dx, w, params), device);
+}
+
+void check_conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
+                                  const Conv2dParams& params, Device device) {
+  const char* op = "conv2d_backward_filter";
+  check_f32_input(x, op, "x", 4, device);
+  check_f32_input(dy, op, "dy", 4, device);
+  check_f32_input(dw, op, "dw", 4, device);
+  check_tensor(dw, op, "dw", DType::F32, {dy.dim(1), x.dim(1), dw.dim(2), dw.dim(3)}, device);
+  check_tensor(dy, op, "dy", DType::F32, conv_output_shape(op, x, dw, params), device);
+}
+
+void check_linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
+                          Device device) {
+  const char* op = "linear_forward";
+  check_f32_input(x, op, "x", 2, device);
+  check_f32_input(w, op, "w", 2, device);
+  const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
+  check_tensor(w, op, "w", DType::F32, {OUT, IN}, device);
+  check_tensor(b, op, "b", DType::F32, {OUT}, device);
+  check_tensor(y, op, "y", DType::F32, {N, OUT}, device);
+}
+
+void check_linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                           const Tensor& dw, const Tensor& db, Device device) {
+  const char* op = "linear_backward";
+  check_f32_input(x, op, "x", 2, device);
+  check_f32_input(w, op, "w", 2, device);
+  const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
+  check_tensor(w, op, "w", DType::F32, {OUT, IN}, device);
+  check_tensor(dy, op, "dy", DType::F32, {N, OUT}, device);
+  if (dx.defined()) check_tensor(dx, op, "dx", DType::F32, {N, IN}, device);
+  check_tensor(dw, op, "dw", DType::F32, {OUT, IN}, device);
+  check_tensor(db, op, "db", DType::F32, {OUT}, device);
+}
+
+void check_batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                       const Tensor& running_mean, const Tensor& running_var,
+                                       const Tensor& y, const Tensor& saved_mean,
+                                       const Tensor& saved_invstd, Device device) {
+  const char* op = "batch_norm_forward_training";
+  check_batch_norm_input(op, x, device);
+  check_f32_shapes(op, {x.dim(1)},
+                   {{"gamma", &gamma},
+                    {"beta", &beta},
+                    {"running_mean", &running_mean},
+                    {"running_var", &running_var},
+                    {"saved_mean", &saved_mean},
+                    {"saved_invstd", &saved_invstd}},
+                   device);
+  check_tensor(y, op, "y", DType::F32, x.shape(), device);
+  // As torch: the variance of a single value per channel is undefined, and its unbiased
+  // estimate divides by count - 1.
+  R50_CHECK(x.dim(0) * x.dim(2) * x.dim(3) > 1, op,
+            ": batch statistics need more than one value per channel, but x is ", x.shape().str());
+}
+
+void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& y, Device device) {
+  const char* op = "batch_norm_forward_inference";
+  check_batch_norm_input(op, x, device);
+  check_f32_shapes(op, {x.dim(1)},
+                   {{"gamma", &gamma},
+                    {"beta", &beta},
+                    {"running_mean", &running_mean},
+                    {"running_var", &running_var}},
+                   device);
+  check_tensor(y, op, "y", DType::F32, x.shape(), device);
+}
+
+void check_batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                        const Tensor& saved_mean, const Tensor& saved_invstd,
+                                        const Tensor& dx, const Tensor& dgamma,
+                                        const Tensor& dbeta, Device device) {
+  const char* op = "batch_norm_backward_training";
+  check_batch_norm_input(op, x, device);
+  check_f32_shapes(op, x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_f32_shapes(op, {x.dim(1)},
+                   {{"gamma", &gamma},
+                    {"saved_mean", &saved_mean},
+                    {"saved_invstd", &saved_invstd},
+                    {"dgamma", &dgamma},
+                    {"dbeta", &dbeta}},
+                   device);
+}
+
+void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                         const Tensor& running_mean, const Tensor& running_var,
+                                         const Tensor& dx, const Tensor& dgamma,
+                                         const Tensor& dbeta, Device device) {
+  const char* op = "batch_norm_backward_inference";
+  check_batch_norm_input(op, x, device);
+  check_f32_shapes(op, x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_f32_shapes(op, {x.dim(1)},
+                   {{"gamma", &gamma},
+                    {"running_mean", &running_mean},
+                    {"running_var", &running_var},
+                    {"dgamma", &dgamma},
+                    {"dbeta", &dbeta}},
+                   device);
+}
+
+void check_relu_forward(const Tensor& x, const Tensor& y, Device device) {
+  const char* op = "relu_forward";
+  check_f32_input(x, op, "x", x.rank(), device);
+  check_tensor(y, op, "y", DType::F32, x.shape(), device);
+}
+
+void check_relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, Device device) {
+  const char* op = "relu_backward";
+  check_f32_input(y, op, "y", y.rank(), device);
+  check_f32_shapes(op, y.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+}
+
+void check_add(const Tensor& a, const Tensor& b, const Tensor& y, Device device) {
+  const char* op = "add";
+  check_f32_input(a, op, "a", a.rank(), device);
+  check_f32_shapes(op, a.shape(), {{"b", &b}, {"y", &y}}, device);
+}
+
+void check_max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params,
+                              Device device) {
+  const char* op = "max_pool2d_forward";
+  check_f32_input(x, op, "x", 4, device);
+  check_tensor(y, op, "y", DType::F32, pool_output_shape(op, x, params), device);
+}
+
+void check_max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                               const Tensor& dx, const Pool2dParams& params, Device device) {
+  const char* op = "max_pool2d_backward";
+  check_f32_input(x, op, "x", 4, device);
+  check_tensor(y, op, "y", DType::F32, pool_output_shape(op, x, params), device);
+  check_tensor(dy, op, "dy", DType::F32, y.shape(), device);
+  check_tensor(dx, op, "dx", DType::F32, x.shape(), device);
+}
+
+void check_global_avg_pool_forward(const Tensor& x, const Tensor& y, Device device) {
+  const char* op = "global_avg_pool_forward";
+  check_f32_input(x, op, "x", 4, device);
+  check_tensor(y, op, "y", DType::F32, {x.dim(0), x.dim(1)}, device);
+}
+
+void check_global_avg_pool_backward(const Tensor& dy, const Tensor& dx, Device device) {
+  const char* op = "global_avg_pool_backward";
+  check_f32_input(dx, op, "dx", 4, device);
+  check_tensor(dy, op, "dy", DType::F32, {dx.dim(0), dx.dim(1)}, device);
+}
+
+void check_softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
+                                         const Tensor& probs, const Tensor& loss, Device device) {
+  const char* op = "softmax_cross_entropy_forward";
+  check_f32_input(logits, op, "logits", 2, device);
+  R50_CHECK(logits.dim(0) > 0 && logits.dim(1) > 0, op, ": logits ", logits.shape().str(),
+            " must have a row and a class");
+  check_tensor(probs, op, "probs", DType::F32, logits.shape(), device);
+  check_tensor(loss, op, "loss", DType::F32, {1}, device);
+  check_tensor(labels, op, "labels", DType::I32, {logits.dim(0)}, device);
+}
+
+void check_softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
+                                          const Tensor& dlogits, Device device) {
+  const char* op = "softmax_cross_entropy_backward";
+  check_f32_input(probs, op, "probs", 2, device);
+  check_tensor(dlogits, op, "dlogits", DType::F32, probs.shape(), device);
+  check_tensor(labels, op, "labels", DType::I32, {probs.dim(0)}, device);
+}
+
+void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                    const SgdParams& params, Device device) {
+  const char* op = "sgd_step";
+  check_f32_input(param, op, "param", param.rank(), device);
+  check_tensor(grad, op, "grad", DType::F32, param.shape(), device);
+  if (params.momentum != 0.0f) {
+    check_tensor(momentum_buffer, op, "momentum_buffer", DType::F32, param.shape(), device);
+  }
+  R50_CHECK(!params.nesterov || (params.momentum > 0.0f && params.dampening == 0.0f), op,
+            ": Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD), got "
+            "momentum ",
+            params.momentum, " dampening ", params.dampening);
+}
+
+void check_normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& std,
+                            Device device) {
+  const char* op = "normalize_images";
+  R50_CHECK(images.defined() && images.dtype() == DType::U8 && images.rank() == 4 &&
+                images.dim(3) == 3 && images.layout() == Layout::RowMajor &&
+                images.device() == device,
+            op, ": images is ", images.str(), " but expected U8[N, H, W, 3] row-major on ",
+            device.str());
+  check_tensor(y, op, "y", DType::F32, {images.dim(0), 3, images.dim(1), images.dim(2)}, device);
+  for (int c = 0; c < 3; ++c) {
+    R50_CHECK(std[c] > 0.0f, op, ": std[", c, "] is ", std[c], " but must be positive");
+  }
+}
+
+}  // namespace r50

@@ -1,0 +1,80 @@
+// defines: check_f32_input, check_copy, check_fill, check_conv2d_forward,
+//          check_conv2d_backward_data, check_conv2d_backward_filter, check_linear_forward,
+//          check_linear_backward, check_batch_norm_forward_training,
+//          check_batch_norm_forward_inference, check_batch_norm_backward_training,
+//          check_batch_norm_backward_inference, check_relu_forward, check_relu_backward, check_add,
+//          check_max_pool2d_forward, check_max_pool2d_backward, check_global_avg_pool_forward,
+//          check_global_avg_pool_backward, check_softmax_cross_entropy_forward,
+//          check_softmax_cross_entropy_backward, check_sgd_step, check_normalize_images
+//
+// What every backend checks before an op runs, one function per op of Backend (backend.h), so
+// that both backends refuse the same arguments with the same message: the op, the argument, what
+// it is and what was expected. `device` is the backend's; every tensor must live there.
+#pragma once
+
+#include <array>
+
+#include "ops/backend.h"
+
+namespace r50 {
+
+// Throws unless `tensor` is a row-major F32 tensor of `rank` dimensions on `device`. For the
+// inputs whose shape defines every other shape an op checks.
+void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank,
+                     Device device);
+
+void check_copy(const Tensor& dst, const Tensor& src, Device device);
+void check_fill(const Tensor& dst, Device device);
+
+void check_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
+                          const Conv2dParams& params, Device device);
+void check_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
+                                const Conv2dParams& params, Device device);
+void check_conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
+                                  const Conv2dParams& params, Device device);
+
+void check_linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
+                          Device device);
+void check_linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                           const Tensor& dw, const Tensor& db, Device device);
+
+void check_batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                       const Tensor& running_mean, const Tensor& running_var,
+                                       const Tensor& y, const Tensor& saved_mean,
+                                       const Tensor& saved_invstd, Device device);
+void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& y, Device device);
+void check_batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                        const Tensor& saved_mean, const Tensor& saved_invstd,
+                                        const Tensor& dx, const Tensor& dgamma,
+                                        const Tensor& dbeta, Device device);
+void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                         const Tensor& running_mean, const Tensor& running_var,
+                                         const Tensor& dx, const Tensor& dgamma,
+                                         const Tensor& dbeta, Device device);
+
+void check_relu_forward(const Tensor& x, const Tensor& y, Device device);
+void check_relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, Device device);
+void check_add(const Tensor& a, const Tensor& b, const Tensor& y, Device device);
+
+void check_max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params,
+                              Device device);
+void check_max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                               const Tensor& dx, const Pool2dParams& params, Device device);
+void check_global_avg_pool_forward(const Tensor& x, const Tensor& y, Device device);
+void check_global_avg_pool_backward(const Tensor& dy, const Tensor& dx, Device device);
+
+// Shapes and dtypes only: where labels live on the host, the CPU backend also checks their values.
+void check_softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
+                                         const Tensor& probs, const Tensor& loss, Device device);
+void check_softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
+                                          const Tensor& dlogits, Device device);
+
+void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                    const SgdParams& params, Device device);
+
+void check_normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& std,
+                            Device device);
+
+}  // namespace r50
