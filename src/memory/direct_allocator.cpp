@@ -1,9 +1,8 @@
-#include "memory/host_allocator.h"
+#include "memory/direct_allocator.h"
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <new>
+#include <exception>
 
 #include "core/error.h"
 
@@ -12,22 +11,31 @@ namespace {
 constexpr std::size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
 }
 
-HostAllocator::~HostAllocator() {
+DirectAllocator::DirectAllocator(std::unique_ptr<RawMemory> raw) : raw_(std::move(raw)) {}
+
+DirectAllocator::~DirectAllocator() {
   if (!live_.empty()) {
-    std::fprintf(stderr, "warning: HostAllocator destroyed with %zu blocks (%zu bytes) still live\n",
-                 live_.size(), stats_.allocated_bytes);
+    std::fprintf(stderr, "warning: the %s allocator was destroyed with %zu blocks (%zu bytes) still live\n",
+                 raw_->name().c_str(), live_.size(), stats_.allocated_bytes);
+  }
+  for (const auto& [ptr, bytes] : live_) {
+    try {
+      raw_->release(ptr);
+    } catch (const std::exception& error) {  // a destructor must not throw
+      std::fprintf(stderr, "warning: %s\n", error.what());
+    }
   }
 }
 
-void* HostAllocator::allocate(std::size_t bytes, Stream /*stream*/) {
+void* DirectAllocator::allocate(std::size_t bytes, Stream /*stream*/) {
   const std::size_t rounded = std::max<std::size_t>(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
-  void* ptr = std::aligned_alloc(kAlignment, rounded);
+  void* ptr = raw_->allocate(rounded);
   std::lock_guard<std::mutex> lock(mutex_);
   ++stats_.allocation_count;
   if (!ptr) {
     ++stats_.oom_count;
-    R50_THROW("out of host memory: asked for ", bytes, " bytes with ", stats_.allocated_bytes,
-              " bytes allocated");
+    R50_THROW("out of ", raw_->name(), " memory: asked for ", bytes, " bytes with ",
+              stats_.allocated_bytes, " bytes allocated");
   }
   ++stats_.raw_allocation_count;
   live_.emplace(ptr, rounded);
@@ -38,28 +46,30 @@ void* HostAllocator::allocate(std::size_t bytes, Stream /*stream*/) {
   return ptr;
 }
 
-void HostAllocator::deallocate(void* ptr) {
+void DirectAllocator::deallocate(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = live_.find(ptr);
-  R50_CHECK(it != live_.end(), "HostAllocator::deallocate: ", ptr, " was not allocated here");
+  R50_CHECK(it != live_.end(), "deallocate: ", ptr, " was not allocated by the ", raw_->name(),
+            " allocator");
   stats_.allocated_bytes -= it->second;
   stats_.reserved_bytes -= it->second;
   live_.erase(it);
-  std::free(ptr);
+  raw_->release(ptr);
 }
 
-void HostAllocator::record_stream(void* ptr, Stream /*stream*/) {
+void DirectAllocator::record_stream(void* ptr, Stream /*stream*/) {
   std::lock_guard<std::mutex> lock(mutex_);
-  R50_CHECK(live_.count(ptr), "HostAllocator::record_stream: ", ptr, " was not allocated here");
+  R50_CHECK(live_.count(ptr), "record_stream: ", ptr, " was not allocated by the ", raw_->name(),
+            " allocator");
 }
 
-AllocatorStats HostAllocator::stats() const {
+AllocatorStats DirectAllocator::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return stats_;
 }
 
-void HostAllocator::reset_peak() {
+void DirectAllocator::reset_peak() {
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.peak_allocated_bytes = stats_.allocated_bytes;
   stats_.peak_reserved_bytes = stats_.reserved_bytes;
