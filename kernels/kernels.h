@@ -1,7 +1,9 @@
 // defines: the host launchers of the handwritten CUDA kernels (one .cu file per family)
 //
 // Launchers enqueue on `stream` and return the launch status (cudaGetLastError); callers check it.
-// Pointers are device pointers; tensors are dense row-major unless a launcher says otherwise.
+// Pointers are device pointers; tensors are dense row-major (NCHW for images) and sizes are element
+// counts. Each launcher computes what the CPU backend's op of the same name computes (src/ops/cpu),
+// to fp32 rounding; nothing here allocates memory. A launcher given zero elements launches nothing.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +12,95 @@
 
 namespace r50::kernels {
 
+// fill.cu: out[i] = value for i in [0, count).
+cudaError_t fill(float* out, std::int64_t count, float value, cudaStream_t stream);
+
 // normalize.cu: images uint8 [n, h, w, 3] (RGB) -> out float [n, 3, h, w],
 // out = (image / 255 - mean[c]) / std[c].
 cudaError_t normalize_images(const std::uint8_t* images, float* out, int n, int h, int w,
                              const float mean[3], const float std[3], cudaStream_t stream);
+
+// batchnorm.cu: batch norm over x [n, c, hw] (NCHW with hw = h·w), per-channel vectors of c values.
+//
+// Training forward: the channel's mean and biased variance over its n·hw values (a numerically
+// stable reduction: Welford per thread, Chan's formula to combine), then
+//   y = (x - mean)·gamma·invstd + beta,          invstd = 1 / sqrt(var + eps),
+//   saved_mean = mean, saved_invstd = invstd,
+//   running_mean = (1 - momentum)·running_mean + momentum·mean,
+//   running_var  = (1 - momentum)·running_var  + momentum·var·count / (count - 1).
+// Needs n·hw > 1 (the caller checks).
+cudaError_t batch_norm_forward_training(const float* x, const float* gamma, const float* beta,
+                                        float* running_mean, float* running_var, float* y,
+                                        float* saved_mean, float* saved_invstd, int n, int c,
+                                        std::int64_t hw, float momentum, float eps,
+                                        cudaStream_t stream);
+// Inference forward: y = (x - running_mean)·gamma / sqrt(running_var + eps) + beta.
+cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, const float* beta,
+                                         const float* running_mean, const float* running_var,
+                                         float* y, int n, int c, std::int64_t hw, float eps,
+                                         cudaStream_t stream);
+// Training backward, with xhat = (x - saved_mean)·saved_invstd and count = n·hw:
+//   dbeta = Σ dy, dgamma = Σ dy·xhat,
+//   dx = gamma·saved_invstd·(dy - dbeta / count - xhat·dgamma / count).
+cudaError_t batch_norm_backward_training(const float* x, const float* dy, const float* gamma,
+                                         const float* saved_mean, const float* saved_invstd,
+                                         float* dx, float* dgamma, float* dbeta, int n, int c,
+                                         std::int64_t hw, cudaStream_t stream);
+// Inference backward (the statistics are constants), invstd = 1 / sqrt(running_var + eps):
+//   dbeta = Σ dy, dgamma = Σ dy·(x - running_mean)·invstd, dx = dy·gamma·invstd.
+cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const float* gamma,
+                                          const float* running_mean, const float* running_var,
+                                          float eps, float* dx, float* dgamma, float* dbeta, int n,
+                                          int c, std::int64_t hw, cudaStream_t stream);
+
+// relu.cu: y = max(x, 0) (y may alias x; a NaN stays NaN, as in torch);
+// dx = y > 0 ? dy : 0 (dx may alias dy).
+cudaError_t relu_forward(const float* x, float* y, std::int64_t count, cudaStream_t stream);
+cudaError_t relu_backward(const float* y, const float* dy, float* dx, std::int64_t count,
+                          cudaStream_t stream);
+
+// add.cu: y = a + b; y may alias a or b.
+cudaError_t add(const float* a, const float* b, float* y, std::int64_t count, cudaStream_t stream);
+
+// pooling.cu. Max pooling over planes = n·c planes of [h, w] into [p, q], square window `kernel`,
+// `stride`, `padding` (padding never wins; a NaN in the window propagates). The backward sends
+// each dy to the first position of its window, in row-major order, where x equals y, as torch
+// does; dx is overwritten (positions no window picked get 0).
+cudaError_t max_pool2d_forward(const float* x, float* y, std::int64_t planes, int h, int w, int p,
+                               int q, int kernel, int stride, int padding, cudaStream_t stream);
+cudaError_t max_pool2d_backward(const float* x, const float* y, const float* dy, float* dx,
+                                std::int64_t planes, int h, int w, int p, int q, int kernel,
+                                int stride, int padding, cudaStream_t stream);
+// Global average pooling: y[plane] = mean of the plane's hw values; dx[plane][i] = dy[plane] / hw.
+cudaError_t global_avg_pool_forward(const float* x, float* y, std::int64_t planes, std::int64_t hw,
+                                    cudaStream_t stream);
+cudaError_t global_avg_pool_backward(const float* dy, float* dx, std::int64_t planes,
+                                     std::int64_t hw, cudaStream_t stream);
+
+// softmax_cross_entropy.cu, logits [n, k], labels int32 [n].
+// Forward: probs = softmax(logits) row by row through the log-sum-exp (max subtracted first),
+// row_loss [n] (scratch the caller provides) = logsumexp(row) - row[label], then
+// loss [1] = mean of row_loss, summed in a fixed order (deterministic). A label outside [0, k)
+// cannot throw on the device: its row's loss is NaN, so the mean is NaN.
+cudaError_t softmax_cross_entropy_forward(const float* logits, const std::int32_t* labels,
+                                          float* probs, float* row_loss, float* loss, int n, int k,
+                                          cudaStream_t stream);
+// Backward: dlogits = (loss_grad / n)·(probs - onehot(label)); a label outside [0, k) gives NaN.
+cudaError_t softmax_cross_entropy_backward(const float* probs, const std::int32_t* labels,
+                                           float* dlogits, int n, int k, float loss_grad,
+                                           cudaStream_t stream);
+
+// sgd.cu: torch.optim.SGD's update in torch's order, element by element:
+//   g = grad + weight_decay·param;
+//   with momentum != 0: buf = first_step ? g : momentum·buf + (1 - dampening)·g;
+//                       g = nesterov ? g + momentum·buf : buf;
+//   param -= lr·g.
+// With momentum 0, momentum_buffer is not touched (may be null).
+struct SgdUpdate {
+  float lr, momentum, weight_decay, dampening;
+  bool nesterov, first_step;
+};
+cudaError_t sgd_step(float* param, const float* grad, float* momentum_buffer, std::int64_t count,
+                     const SgdUpdate& update, cudaStream_t stream);
 
 }  // namespace r50::kernels

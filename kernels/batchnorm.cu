@@ -1,0 +1,304 @@
+// defines: batch_norm_forward_training, batch_norm_forward_inference, batch_norm_backward_training,
+//          batch_norm_backward_inference
+//
+// Batch norm over x [n, c, hw]: channel ch owns n planes of hw contiguous values, plane ni at
+// (ni·c + ch)·hw. Two kinds of kernel:
+// - Channel reductions, one 512-thread block per channel (grid c): each thread walks the channel
+//   with a stride of 512, then the block combines the per-thread results with a fixed tree
+//   (deterministic). The forward runs Welford per thread in float and combines the (count, mean,
+//   M2) triples in double with Chan's formula; the backward accumulates Σ dy and Σ dy·(x - mean)
+//   per thread in double. Thread 0 writes the per-channel results.
+// - Channel elementwise passes (normalise, dx), grid (c, blocks per channel) of 256 threads: the
+//   whole GPU works on them even when c is small, which one block per channel would not allow.
+//   Thread 0 derives the channel's coefficients once (in double, as the CPU backend) and shares
+//   them through shared memory.
+// The training kernels pass the statistics through saved_mean/saved_invstd and dgamma/dbeta, which
+// the second kernel reads back as floats: its coefficients can differ from the CPU backend's,
+// which keeps them in double, by an ulp.
+#include <cmath>
+
+#include "common.cuh"
+#include "kernels.h"
+
+namespace r50::kernels {
+namespace {
+
+constexpr int kReduceThreads = 512;  // more loads in flight per channel while c blocks fill the GPU
+
+// Visits the channel's values j = start, start + stride, ... < n·hw as (plane, offset) with
+// j = plane·hw + offset, so the address is (plane·c + ch)·hw + offset; stepping both parts
+// instead of dividing j by hw avoids a 64-bit division per element.
+struct ChannelCursor {
+  long long plane, offset, plane_step, offset_step;
+
+  __device__ ChannelCursor(long long start, long long stride, long long hw)
+      : plane(start / hw), offset(start % hw), plane_step(stride / hw), offset_step(stride % hw) {}
+
+  __device__ void advance(long long hw) {
+    plane += plane_step;
+    offset += offset_step;
+    if (offset >= hw) {
+      offset -= hw;
+      ++plane;
+    }
+  }
+};
+
+struct Welford {
+  double count, mean, m2;  // m2 = Σ (x - mean)²
+};
+
+// Chan et al.'s parallel combination of two partial (count, mean, M2).
+__device__ Welford combine(const Welford& a, const Welford& b) {
+  if (b.count == 0.0) return a;
+  if (a.count == 0.0) return b;
+  const double count = a.count + b.count;
+  const double delta = b.mean - a.mean;
+  return {count, a.mean + delta * (b.count / count),
+          a.m2 + b.m2 + delta * delta * (a.count * b.count / count)};
+}
+
+__device__ Welford shuffle_down(const Welford& w, int offset) {
+  return {__shfl_down_sync(0xffffffffu, w.count, offset),
+          __shfl_down_sync(0xffffffffu, w.mean, offset),
+          __shfl_down_sync(0xffffffffu, w.m2, offset)};
+}
+
+// Thread 0 gets the block's combination (the same fixed tree as block_reduce in common.cuh).
+__device__ Welford block_combine(Welford w) {
+  __shared__ Welford warp_results[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int offset = 16; offset > 0; offset /= 2) w = combine(w, shuffle_down(w, offset));
+  if (lane == 0) warp_results[warp] = w;
+  __syncthreads();
+  if (warp == 0) {
+    w = lane < static_cast<int>(blockDim.x / 32) ? warp_results[lane] : Welford{0.0, 0.0, 0.0};
+    for (int offset = 16; offset > 0; offset /= 2) w = combine(w, shuffle_down(w, offset));
+  }
+  return w;
+}
+
+// One block per channel: the channel's mean and biased variance, then the saved and running
+// statistics exactly as the CPU backend computes them from its double mean and variance.
+__global__ void batch_norm_statistics_kernel(const float* __restrict__ x,
+                                             float* __restrict__ running_mean,
+                                             float* __restrict__ running_var,
+                                             float* __restrict__ saved_mean,
+                                             float* __restrict__ saved_invstd, int n, int c,
+                                             long long hw, float momentum, float eps) {
+  const int ch = blockIdx.x;
+  // Welford in float per thread: its updates work on deviations from the running mean, so an
+  // offset in the data costs no precision (as it would in Σx² - (Σx)²/count); the combination
+  // across threads runs in double.
+  float count = 0.0f, mean = 0.0f, m2 = 0.0f;
+  for (ChannelCursor at(threadIdx.x, blockDim.x, hw); at.plane < n; at.advance(hw)) {
+    const float v = x[(at.plane * c + ch) * hw + at.offset];
+    count += 1.0f;
+    const float delta = v - mean;
+    mean += delta / count;
+    m2 += delta * (v - mean);
+  }
+  const Welford total = block_combine({count, mean, m2});
+  if (threadIdx.x != 0) return;
+  const double values = static_cast<double>(n) * static_cast<double>(hw);
+  const double var = total.m2 / values;
+  const double invstd = 1.0 / sqrt(var + eps);
+  const double keep = 1.0 - static_cast<double>(momentum);
+  saved_mean[ch] = static_cast<float>(total.mean);
+  saved_invstd[ch] = static_cast<float>(invstd);
+  running_mean[ch] = static_cast<float>(keep * running_mean[ch] + momentum * total.mean);
+  const double unbiased_var = var * values / (values - 1.0);
+  running_var[ch] = static_cast<float>(keep * running_var[ch] + momentum * unbiased_var);
+}
+
+// y = (x - mean)·scale + shift per channel, for training (saved statistics) and inference
+// (running statistics); only where mean and scale come from differs.
+struct NormalizeCoefficients {
+  float mean, scale, shift;
+};
+
+struct TrainingNormalize {
+  const float *saved_mean, *saved_invstd, *gamma, *beta;
+  __device__ NormalizeCoefficients operator()(int ch) const {
+    return {saved_mean[ch], static_cast<float>(gamma[ch] * static_cast<double>(saved_invstd[ch])),
+            beta[ch]};
+  }
+};
+
+struct InferenceNormalize {
+  const float *running_mean, *running_var, *gamma, *beta;
+  float eps;
+  __device__ NormalizeCoefficients operator()(int ch) const {
+    const double invstd = 1.0 / sqrt(static_cast<double>(running_var[ch]) + eps);
+    return {running_mean[ch], static_cast<float>(gamma[ch] * invstd), beta[ch]};
+  }
+};
+
+// Grid (c, blocks per channel): blockIdx.x is the channel, blockIdx.y splits its n·hw values.
+template <typename Coefficients>
+__global__ void batch_norm_normalize_kernel(const float* x, float* y, int n, int c, long long hw,
+                                            Coefficients coefficients) {
+  const int ch = blockIdx.x;
+  __shared__ NormalizeCoefficients k;
+  if (threadIdx.x == 0) k = coefficients(ch);
+  __syncthreads();
+  const long long start = blockIdx.y * (long long)blockDim.x + threadIdx.x;
+  for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n;
+       at.advance(hw)) {
+    const long long i = (at.plane * c + ch) * hw + at.offset;
+    y[i] = (x[i] - k.mean) * k.scale + k.shift;
+  }
+}
+
+// The channel's invstd: saved by the training forward, or from the running variance.
+struct SavedInvstd {
+  const float* saved_invstd;
+  __device__ double operator()(int ch) const { return saved_invstd[ch]; }
+};
+
+struct RunningInvstd {
+  const float* running_var;
+  float eps;
+  __device__ double operator()(int ch) const {
+    return 1.0 / sqrt(static_cast<double>(running_var[ch]) + eps);
+  }
+};
+
+// One block per channel: dbeta = Σ dy, dgamma = Σ dy·(x - mean)·invstd. Per-thread sums are in
+// double (the CPU backend's accumulator); x - mean is taken in float, as the dx pass uses it.
+template <typename Invstd>
+__global__ void batch_norm_gradient_sums_kernel(const float* __restrict__ x,
+                                                const float* __restrict__ dy,
+                                                const float* __restrict__ mean, Invstd invstd,
+                                                float* __restrict__ dgamma,
+                                                float* __restrict__ dbeta, int n, int c,
+                                                long long hw) {
+  const int ch = blockIdx.x;
+  const float channel_mean = mean[ch];
+  double sum_dy = 0.0, sum_dy_centered = 0.0;
+  for (ChannelCursor at(threadIdx.x, blockDim.x, hw); at.plane < n; at.advance(hw)) {
+    const long long i = (at.plane * c + ch) * hw + at.offset;
+    const float g = dy[i];
+    sum_dy += g;
+    sum_dy_centered += static_cast<double>(g) * (x[i] - channel_mean);
+  }
+  sum_dy = block_reduce(sum_dy, Sum{}, 0.0);
+  sum_dy_centered = block_reduce(sum_dy_centered, Sum{}, 0.0);
+  if (threadIdx.x != 0) return;
+  dbeta[ch] = static_cast<float>(sum_dy);
+  dgamma[ch] = static_cast<float>(sum_dy_centered * invstd(ch));
+}
+
+// dx = scale·(dy - mean_dy - (x - mean)·slope) with scale = gamma·invstd, mean_dy = Σ dy / count
+// and slope = invstd²·Σ dy·(x - mean) / count = invstd·dgamma / count, the CPU backend's formula.
+struct TrainingGradientCoefficients {
+  float mean, scale, mean_dy, slope;
+};
+
+// Grid (c, blocks per channel), as batch_norm_normalize_kernel. dx may alias dy: each thread
+// reads element i before writing it, so neither is __restrict__.
+__global__ void batch_norm_backward_training_dx_kernel(const float* x, const float* dy,
+                                                       const float* gamma, const float* saved_mean,
+                                                       const float* saved_invstd,
+                                                       const float* dgamma, const float* dbeta,
+                                                       float* dx, int n, int c, long long hw) {
+  const int ch = blockIdx.x;
+  __shared__ TrainingGradientCoefficients k;
+  if (threadIdx.x == 0) {
+    const double values = static_cast<double>(n) * static_cast<double>(hw);
+    const double invstd = saved_invstd[ch];
+    k = {saved_mean[ch], static_cast<float>(gamma[ch] * invstd),
+         static_cast<float>(dbeta[ch] / values), static_cast<float>(invstd * dgamma[ch] / values)};
+  }
+  __syncthreads();
+  const long long start = blockIdx.y * (long long)blockDim.x + threadIdx.x;
+  for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n;
+       at.advance(hw)) {
+    const long long i = (at.plane * c + ch) * hw + at.offset;
+    dx[i] = k.scale * (dy[i] - k.mean_dy - (x[i] - k.mean) * k.slope);
+  }
+}
+
+// dx = dy·gamma·invstd with the running statistics; grid (c, blocks per channel).
+__global__ void batch_norm_backward_inference_dx_kernel(const float* dy, const float* gamma,
+                                                        const float* running_var, float eps,
+                                                        float* dx, int n, int c, long long hw) {
+  const int ch = blockIdx.x;
+  __shared__ float scale;
+  if (threadIdx.x == 0) {
+    const double invstd = 1.0 / sqrt(static_cast<double>(running_var[ch]) + eps);
+    scale = static_cast<float>(gamma[ch] * invstd);
+  }
+  __syncthreads();
+  const long long start = blockIdx.y * (long long)blockDim.x + threadIdx.x;
+  for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n;
+       at.advance(hw)) {
+    const long long i = (at.plane * c + ch) * hw + at.offset;
+    dx[i] = dy[i] * scale;
+  }
+}
+
+bool nothing_to_do(int n, int c, long long hw) { return n <= 0 || c <= 0 || hw <= 0; }
+
+// Grid (c, blocks per channel) for the elementwise passes: about one element per thread, with the
+// total number of blocks kept near the cap (gridDim.y is at most 65535 in any case).
+dim3 channel_grid(int n, int c, long long hw) {
+  const long long per_channel = grid_blocks(static_cast<long long>(n) * hw);
+  const long long budget = kMaxBlocks / c > 0 ? kMaxBlocks / c : 1;
+  return dim3(static_cast<unsigned>(c),
+              static_cast<unsigned>(per_channel < budget ? per_channel : budget));
+}
+
+}  // namespace
+
+cudaError_t batch_norm_forward_training(const float* x, const float* gamma, const float* beta,
+                                        float* running_mean, float* running_var, float* y,
+                                        float* saved_mean, float* saved_invstd, int n, int c,
+                                        std::int64_t hw, float momentum, float eps,
+                                        cudaStream_t stream) {
+  if (nothing_to_do(n, c, hw)) return cudaSuccess;
+  batch_norm_statistics_kernel<<<c, kReduceThreads, 0, stream>>>(
+      x, running_mean, running_var, saved_mean, saved_invstd, n, c, hw, momentum, eps);
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  batch_norm_normalize_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
+      x, y, n, c, hw, TrainingNormalize{saved_mean, saved_invstd, gamma, beta});
+  return cudaGetLastError();
+}
+
+cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, const float* beta,
+                                         const float* running_mean, const float* running_var,
+                                         float* y, int n, int c, std::int64_t hw, float eps,
+                                         cudaStream_t stream) {
+  if (nothing_to_do(n, c, hw)) return cudaSuccess;
+  batch_norm_normalize_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
+      x, y, n, c, hw, InferenceNormalize{running_mean, running_var, gamma, beta, eps});
+  return cudaGetLastError();
+}
+
+cudaError_t batch_norm_backward_training(const float* x, const float* dy, const float* gamma,
+                                         const float* saved_mean, const float* saved_invstd,
+                                         float* dx, float* dgamma, float* dbeta, int n, int c,
+                                         std::int64_t hw, cudaStream_t stream) {
+  if (nothing_to_do(n, c, hw)) return cudaSuccess;
+  batch_norm_gradient_sums_kernel<<<c, kReduceThreads, 0, stream>>>(
+      x, dy, saved_mean, SavedInvstd{saved_invstd}, dgamma, dbeta, n, c, hw);
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  batch_norm_backward_training_dx_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
+      x, dy, gamma, saved_mean, saved_invstd, dgamma, dbeta, dx, n, c, hw);
+  return cudaGetLastError();
+}
+
+cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const float* gamma,
+                                          const float* running_mean, const float* running_var,
+                                          float eps, float* dx, float* dgamma, float* dbeta, int n,
+                                          int c, std::int64_t hw, cudaStream_t stream) {
+  if (nothing_to_do(n, c, hw)) return cudaSuccess;
+  batch_norm_gradient_sums_kernel<<<c, kReduceThreads, 0, stream>>>(
+      x, dy, running_mean, RunningInvstd{running_var, eps}, dgamma, dbeta, n, c, hw);
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  batch_norm_backward_inference_dx_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
+      dy, gamma, running_var, eps, dx, n, c, hw);
+  return cudaGetLastError();
+}
+
+}  // namespace r50::kernels
