@@ -26,6 +26,7 @@ struct Options {
   int steps = 0;       // 0: the device's default
   int warmup = 2;
   int threads = 0;
+  bool cudnn_benchmark = false;
   int classes = 101;
   std::uint64_t seed = 0;
 };
@@ -70,6 +71,9 @@ void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const 
   state.counters["ms_per_step"] = seconds_per_step * 1e3;
   state.counters["food101_epoch_seconds"] = kFood101TrainImages / batch * seconds_per_step;
   state.counters["final_loss"] = loss;
+  const r50::AllocatorStats memory = backend->allocator().stats();
+  state.counters["peak_allocated_bytes"] = static_cast<double>(memory.peak_allocated_bytes);
+  state.counters["peak_reserved_bytes"] = static_cast<double>(memory.peak_reserved_bytes);
   measurement->seconds_per_step = seconds_per_step;
   measurement->images_per_second = batch / measurement->seconds_per_step;
 }
@@ -103,14 +107,17 @@ int main(int argc, char** argv) {
   app.add_option("--device", options.device, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   app.add_option("--gpu", options.gpu, "GPU index")->capture_default_str();
-  app.add_option("--batch-size", options.batch_size, "images per step (default: 8 on the CPU)")
+  app.add_option("--batch-size", options.batch_size, "images per step (default: 64 on a GPU, 8 on the CPU)")
       ->check(CLI::PositiveNumber);
   app.add_option("--image-size", options.image_size, "training crop")->check(CLI::Range(32, 1024))
       ->capture_default_str();
-  app.add_option("--steps", options.steps, "measured steps (default: 5 on the CPU)")->check(CLI::PositiveNumber);
+  app.add_option("--steps", options.steps, "measured steps (default: 20 on a GPU, 5 on the CPU)")->check(CLI::PositiveNumber);
   app.add_option("--warmup", options.warmup, "unmeasured steps first")->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--threads", options.threads, "CPU backend threads (0: every core)")->capture_default_str();
+  app.add_flag("--cudnn-benchmark", options.cudnn_benchmark,
+               "time cuDNN's candidate algorithms for each convolution shape instead of trusting "
+               "its heuristics");
   app.add_option("--classes", options.classes, "classifier outputs")->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--seed", options.seed, "weights and synthetic data")->capture_default_str();
@@ -121,11 +128,21 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto backend = r50::select_backend(r50::parse_backend_choice(options.device), options.gpu,
-                                       options.threads, std::cerr);
-    if (options.batch_size == 0) options.batch_size = 8;
-    if (options.steps == 0) options.steps = 5;
-    std::cerr << "training ResNet-50 on the " << backend->name() << " backend: batch " << options.batch_size
+    auto backend = r50::select_backend(
+        {r50::parse_backend_choice(options.device), options.gpu, options.threads, options.cudnn_benchmark},
+        std::cerr);
+    const bool gpu = backend->name() == "cuda";
+    if (options.batch_size == 0) options.batch_size = gpu ? 64 : 8;
+    if (options.steps == 0) options.steps = gpu ? 20 : 5;
+    const r50::DeviceInfo info = backend->device_info();
+    std::cerr << "device: " << info.name;
+    if (gpu) {
+      std::cerr << " (compute capability " << info.compute_capability() << ", " << info.multiprocessors
+                << " SMs, " << (info.memory_bytes >> 20) << " MiB; driver " << info.driver_version
+                << ", runtime " << info.runtime_version << ", cuDNN " << info.cudnn_loaded_version
+                << ", cuBLAS " << info.cublas_loaded_version << ")";
+    }
+    std::cerr << "\ntraining ResNet-50 on the " << backend->name() << " backend: batch " << options.batch_size
               << ", " << options.image_size << "x" << options.image_size << ", " << options.warmup
               << " warm-up and " << options.steps << " measured steps\n";
 

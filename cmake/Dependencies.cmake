@@ -3,6 +3,37 @@
 # sources in googletest/ and benchmark/), for machines that have only CUDA and a compiler.
 
 find_package(CUDAToolkit REQUIRED)
+
+# cuDNN and cuBLAS: the CUDA toolkit's copies or a system install, else the ones inside a Python
+# environment (pip's nvidia-cudnn-cu* and nvidia-cublas*, as PyTorch ships them), whose folders
+# R50_CUDNN_ROOT and R50_CUBLAS_ROOT name. pip installs only versioned library files.
+set(R50_CUDNN_ROOT "" CACHE PATH "a cuDNN folder holding include/ and lib/, when not with CUDA")
+set(R50_CUBLAS_ROOT "" CACHE PATH "a cuBLAS folder holding include/ and lib/, when not with CUDA")
+find_path(R50_CUDNN_INCLUDE_DIR cudnn.h
+          HINTS "${R50_CUDNN_ROOT}/include" ${CUDAToolkit_INCLUDE_DIRS} "${R50_DEPS_DIR}/include")
+find_library(R50_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
+             HINTS "${R50_CUDNN_ROOT}/lib" "${R50_CUDNN_ROOT}/lib64" ${CUDAToolkit_LIBRARY_DIR})
+if(NOT R50_CUDNN_INCLUDE_DIR OR NOT R50_CUDNN_LIBRARY)
+  message(FATAL_ERROR "cuDNN 9 not found (cudnn.h: ${R50_CUDNN_INCLUDE_DIR}, library: "
+                      "${R50_CUDNN_LIBRARY}): install it with CUDA, or set R50_CUDNN_ROOT")
+endif()
+add_library(r50_cudnn INTERFACE)
+target_include_directories(r50_cudnn SYSTEM INTERFACE "${R50_CUDNN_INCLUDE_DIR}")
+target_link_libraries(r50_cudnn INTERFACE "${R50_CUDNN_LIBRARY}")
+
+add_library(r50_cublas INTERFACE)
+if(TARGET CUDA::cublas AND NOT R50_CUBLAS_ROOT)
+  target_link_libraries(r50_cublas INTERFACE CUDA::cublas)
+else()
+  find_path(R50_CUBLAS_INCLUDE_DIR cublas_v2.h HINTS "${R50_CUBLAS_ROOT}/include" ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(R50_CUBLAS_LIBRARY NAMES cublas libcublas.so.13 libcublas.so.12
+               HINTS "${R50_CUBLAS_ROOT}/lib" "${R50_CUBLAS_ROOT}/lib64")
+  if(NOT R50_CUBLAS_INCLUDE_DIR OR NOT R50_CUBLAS_LIBRARY)
+    message(FATAL_ERROR "cuBLAS not found: install it with CUDA, or set R50_CUBLAS_ROOT")
+  endif()
+  target_include_directories(r50_cublas SYSTEM INTERFACE "${R50_CUBLAS_INCLUDE_DIR}")
+  target_link_libraries(r50_cublas INTERFACE "${R50_CUBLAS_LIBRARY}")
+endif()
 find_package(Threads REQUIRED)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 

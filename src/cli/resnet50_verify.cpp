@@ -16,8 +16,7 @@ int main(int argc, char** argv) {
   r50::VerifyOptions options;
   std::string device = "auto";
   std::string bn = "train";
-  int gpu = 0;
-  int threads = 0;
+  r50::BackendOptions backend_options;
   int classes = 0;
   app.add_option("--weights", options.weights_path, "torchvision resnet50 state_dict (safetensors)")
       ->required()->check(CLI::ExistingFile);
@@ -27,8 +26,11 @@ int main(int argc, char** argv) {
   app.add_option("--output", options.output_path, "where to write the results (safetensors)")->required();
   app.add_option("--device", device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  app.add_option("--gpu", gpu, "GPU index")->capture_default_str();
-  app.add_option("--threads", threads, "CPU backend threads (0: every core)")->capture_default_str();
+  app.add_option("--gpu", backend_options.gpu, "GPU index")->capture_default_str();
+  app.add_option("--threads", backend_options.threads, "CPU backend threads (0: every core)")
+      ->capture_default_str();
+  app.add_flag("--cudnn-benchmark", backend_options.cudnn_benchmark,
+               "time cuDNN's candidate algorithms instead of trusting its heuristics");
   app.add_option("--classes", classes, "class count (default: the rows of fc.weight)")
       ->check(CLI::PositiveNumber);
   app.add_option("--bn", bn,
@@ -41,7 +43,8 @@ int main(int argc, char** argv) {
     options.bn_mode = bn == "eval" ? r50::BatchNormMode::RunningStatistics
                                    : r50::BatchNormMode::BatchStatistics;
     if (classes > 0) options.classes = classes;
-    auto backend = r50::select_backend(r50::parse_backend_choice(device), gpu, threads, std::cerr);
+    backend_options.choice = r50::parse_backend_choice(device);
+    auto backend = r50::select_backend(backend_options, std::cerr);
     const r50::NamedTensors results = r50::run_verification(*backend, options);
     float loss = 0.0f;
     for (const auto& [name, tensor] : results) {

@@ -1,4 +1,4 @@
-// defines: BackendChoice, parse_backend_choice, select_backend
+// defines: BackendChoice, parse_backend_choice, BackendOptions, select_backend
 #pragma once
 
 #include <memory>
@@ -14,8 +14,15 @@ enum class BackendChoice { Auto, Cpu, Cuda };
 
 BackendChoice parse_backend_choice(const std::string& text);  // throws on anything else
 
-// The backend for `choice`; notes on what was chosen and why go to `log`. `cuda` with no usable GPU
-// is an error. `threads` is for the CPU backend (<= 0: every core).
-std::unique_ptr<Backend> select_backend(BackendChoice choice, int gpu, int threads, std::ostream& log);
+struct BackendOptions {
+  BackendChoice choice = BackendChoice::Auto;
+  int gpu = 0;                   // --gpu N
+  int threads = 0;               // CPU backend threads; <= 0: every core
+  bool cudnn_benchmark = false;  // --cudnn-benchmark
+};
+
+// The backend the options ask for; what was chosen and why goes to `log`. `cuda` with no usable GPU
+// is an error that says why none answers.
+std::unique_ptr<Backend> select_backend(const BackendOptions& options, std::ostream& log);
 
 }  // namespace r50

@@ -1,0 +1,78 @@
+// Batch norm on the GPU: kernels/batchnorm.cu over x [N, C, H·W].
+#include "kernels.h"
+#include "ops/cuda/cuda_backend.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/op_checks.h"
+
+namespace r50 {
+namespace {
+
+struct Planes {
+  int N, C;
+  std::int64_t HW;
+};
+
+Planes planes(const Tensor& x) {
+  R50_CHECK(x.dim(0) <= INT32_MAX && x.dim(1) <= INT32_MAX, "batch norm: x ", x.shape().str(),
+            " has more images or channels than the kernels index");
+  return {static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)), x.dim(2) * x.dim(3)};
+}
+
+}  // namespace
+
+void CudaBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gamma,
+                                              const Tensor& beta, const Tensor& running_mean,
+                                              const Tensor& running_var, const Tensor& y,
+                                              const Tensor& saved_mean,
+                                              const Tensor& saved_invstd,
+                                              const BatchNormParams& params) {
+  check_batch_norm_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean,
+                                    saved_invstd, device());
+  const Planes p = planes(x);
+  R50_CUDA_CHECK(kernels::batch_norm_forward_training(
+      x.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(),
+      running_mean.data_as<float>(), running_var.data_as<float>(), y.data_as<float>(),
+      saved_mean.data_as<float>(), saved_invstd.data_as<float>(), p.N, p.C, p.HW, params.momentum,
+      params.eps, stream_));
+}
+
+void CudaBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gamma,
+                                               const Tensor& beta, const Tensor& running_mean,
+                                               const Tensor& running_var, const Tensor& y,
+                                               float eps) {
+  check_batch_norm_forward_inference(x, gamma, beta, running_mean, running_var, y, device());
+  const Planes p = planes(x);
+  R50_CUDA_CHECK(kernels::batch_norm_forward_inference(
+      x.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(),
+      running_mean.data_as<float>(), running_var.data_as<float>(), y.data_as<float>(), p.N, p.C,
+      p.HW, eps, stream_));
+}
+
+void CudaBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy,
+                                               const Tensor& gamma, const Tensor& saved_mean,
+                                               const Tensor& saved_invstd, const Tensor& dx,
+                                               const Tensor& dgamma, const Tensor& dbeta) {
+  check_batch_norm_backward_training(x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta,
+                                     device());
+  const Planes p = planes(x);
+  R50_CUDA_CHECK(kernels::batch_norm_backward_training(
+      x.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(), saved_mean.data_as<float>(),
+      saved_invstd.data_as<float>(), dx.data_as<float>(), dgamma.data_as<float>(),
+      dbeta.data_as<float>(), p.N, p.C, p.HW, stream_));
+}
+
+void CudaBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& dy,
+                                                const Tensor& gamma, const Tensor& running_mean,
+                                                const Tensor& running_var, float eps,
+                                                const Tensor& dx, const Tensor& dgamma,
+                                                const Tensor& dbeta) {
+  check_batch_norm_backward_inference(x, dy, gamma, running_mean, running_var, dx, dgamma, dbeta,
+                                      device());
+  const Planes p = planes(x);
+  R50_CUDA_CHECK(kernels::batch_norm_backward_inference(
+      x.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(),
+      running_mean.data_as<float>(), running_var.data_as<float>(), eps, dx.data_as<float>(),
+      dgamma.data_as<float>(), dbeta.data_as<float>(), p.N, p.C, p.HW, stream_));
+}
+
+}  // namespace r50

@@ -1,0 +1,115 @@
+#include "ops/cuda/cuda_backend.h"
+
+#include <cuda_runtime.h>
+
+#include "kernels.h"
+#include "memory/cuda_memory.h"
+#include "ops/cuda/cublas_check.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/op_checks.h"
+
+namespace r50 {
+namespace {
+
+// cuBLAS's advice for its workspace: 32 MiB on Hopper, 4 MiB before it.
+std::size_t cublas_workspace_bytes(int compute_capability_major) {
+  return (compute_capability_major >= 9 ? 32u : 4u) << 20;
+}
+
+DeviceInfo query_device(int gpu) {
+  cudaDeviceProp prop{};
+  R50_CUDA_CHECK(cudaGetDeviceProperties(&prop, gpu));
+  DeviceInfo info;
+  info.name = prop.name;
+  info.multiprocessors = prop.multiProcessorCount;
+  info.compute_capability_major = prop.major;
+  info.compute_capability_minor = prop.minor;
+  info.memory_bytes = prop.totalGlobalMem;
+  R50_CUDA_CHECK(cudaDriverGetVersion(&info.driver_version));
+  R50_CUDA_CHECK(cudaRuntimeGetVersion(&info.runtime_version));
+  info.cudnn_compiled_version = cudnn_compiled_version();
+  info.cudnn_loaded_version = cudnn_loaded_version();
+  info.cublas_compiled_version = CUBLAS_VERSION;
+  return info;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options) {
+  return std::make_unique<CudaBackend>(options);
+}
+
+CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) {
+  int count = 0;
+  R50_CUDA_CHECK(cudaGetDeviceCount(&count));
+  R50_CHECK(options.gpu >= 0 && options.gpu < count, "--gpu ", options.gpu, " but ", count,
+            " GPU", count == 1 ? "" : "s", " answer (indices 0 to ", count - 1, ")");
+  R50_CUDA_CHECK(cudaSetDevice(options.gpu));
+  info_ = query_device(options.gpu);
+  allocator_ = make_cuda_device_allocator(options.gpu);
+  R50_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  R50_CUBLAS_CHECK(cublasCreate(&cublas_));
+  R50_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  R50_CUBLAS_CHECK(cublasGetVersion(cublas_, &info_.cublas_loaded_version));
+  // cuBLAS would otherwise take its workspace from the runtime behind the allocator's back.
+  cublas_workspace_ = Buffer(*allocator_, cublas_workspace_bytes(info_.compute_capability_major),
+                             Stream{stream_});
+  R50_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_.data(), cublas_workspace_.bytes()));
+  convolutions_ = std::make_unique<CudnnConvolutions>(*allocator_, stream_, options.cudnn_benchmark);
+}
+
+CudaBackend::~CudaBackend() {
+  // Nothing here may throw: report and go on.
+  if (stream_ && cudaStreamSynchronize(stream_) != cudaSuccess) cudaGetLastError();
+  convolutions_.reset();
+  ones_.reset();
+  if (cublas_) cublasDestroy(cublas_);
+  cublas_workspace_.reset();
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::synchronize() { R50_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+const float* CudaBackend::ones(std::int64_t count) {
+  if (count > ones_count_) {
+    ones_ = Buffer(*allocator_, static_cast<std::size_t>(count) * sizeof(float), Stream{stream_});
+    ones_count_ = count;
+    R50_CUDA_CHECK(kernels::fill(static_cast<float*>(ones_.data()), count, 1.0f, stream_));
+  }
+  return static_cast<const float*>(ones_.data());
+}
+
+void CudaBackend::copy_from_host(const Tensor& dst, const void* host) {
+  R50_CHECK(dst.defined() && dst.device() == device(), "copy_from_host: dst is ", dst.str(),
+            " but expected a tensor on ", device().str());
+  R50_CHECK(host || dst.nbytes() == 0, "copy_from_host: the host pointer is null");
+  // From pageable memory cudaMemcpyAsync returns once the bytes are staged, so the caller may
+  // reuse `host` at once; from pinned memory the caller keeps it until the stream has passed.
+  if (dst.nbytes()) {
+    R50_CUDA_CHECK(cudaMemcpyAsync(dst.data(), host, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
+  }
+}
+
+void CudaBackend::copy_to_host(void* host, const Tensor& src) {
+  R50_CHECK(src.defined() && src.device() == device(), "copy_to_host: src is ", src.str(),
+            " but expected a tensor on ", device().str());
+  R50_CHECK(host || src.nbytes() == 0, "copy_to_host: the host pointer is null");
+  if (src.nbytes()) {
+    R50_CUDA_CHECK(cudaMemcpyAsync(host, src.data(), src.nbytes(), cudaMemcpyDeviceToHost, stream_));
+  }
+  synchronize();  // the caller reads `host` next
+}
+
+void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
+  check_copy(dst, src, device());
+  if (src.nbytes()) {
+    R50_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(), cudaMemcpyDeviceToDevice, stream_));
+  }
+}
+
+void CudaBackend::fill(const Tensor& dst, float value) {
+  check_fill(dst, device());
+  R50_CUDA_CHECK(kernels::fill(dst.data_as<float>(), dst.numel(), value, stream_));
+}
+
+}  // namespace r50

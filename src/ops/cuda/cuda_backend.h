@@ -1,0 +1,109 @@
+// defines: CudaBackend
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "memory/buffer.h"
+#include "ops/backend.h"
+#include "ops/cuda/cudnn_conv.h"
+
+namespace r50 {
+
+// The Backend on one GPU. Every op checks its arguments on the host (op_checks.h), then enqueues
+// on the backend's own stream and returns; only copy_to_host and synchronize wait. Convolutions
+// go to cuDNN (cudnn_conv.cpp), the fully connected layer to cuBLAS (linear.cpp), the rest to the
+// handwritten kernels of kernels/. The method definitions live one file per op family, as the CPU
+// backend's do; this file's own in cuda_backend.cpp.
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const CudaBackendOptions& options);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  std::string name() const override { return "cuda"; }
+  Device device() const override { return Device::cuda(options_.gpu); }
+  DeviceInfo device_info() const override { return info_; }
+  Allocator& allocator() override { return *allocator_; }
+  void synchronize() override;
+
+  cudaStream_t stream() const { return stream_; }
+  std::vector<ConvAlgorithmChoice> convolution_choices() const { return convolutions_->choices(); }
+
+  void copy_from_host(const Tensor& dst, const void* host) override;
+  void copy_to_host(void* host, const Tensor& src) override;
+  void copy(const Tensor& dst, const Tensor& src) override;
+  void fill(const Tensor& dst, float value) override;
+
+  void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
+                      const Conv2dParams& params) override;
+  void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
+                            const Conv2dParams& params) override;
+  void conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
+                              const Conv2dParams& params) override;
+
+  void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) override;
+  void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                       const Tensor& dw, const Tensor& db) override;
+
+  void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                   const Tensor& running_mean, const Tensor& running_var,
+                                   const Tensor& y, const Tensor& saved_mean,
+                                   const Tensor& saved_invstd,
+                                   const BatchNormParams& params) override;
+  void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                    const Tensor& running_mean, const Tensor& running_var,
+                                    const Tensor& y, float eps) override;
+  void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                    const Tensor& saved_mean, const Tensor& saved_invstd,
+                                    const Tensor& dx, const Tensor& dgamma,
+                                    const Tensor& dbeta) override;
+  void batch_norm_backward_inference(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                     const Tensor& running_mean, const Tensor& running_var,
+                                     float eps, const Tensor& dx, const Tensor& dgamma,
+                                     const Tensor& dbeta) override;
+
+  void relu_forward(const Tensor& x, const Tensor& y) override;
+  void relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) override;
+
+  void add(const Tensor& a, const Tensor& b, const Tensor& y) override;
+
+  void max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params) override;
+  void max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx,
+                           const Pool2dParams& params) override;
+  void global_avg_pool_forward(const Tensor& x, const Tensor& y) override;
+  void global_avg_pool_backward(const Tensor& dy, const Tensor& dx) override;
+
+  void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
+                                     const Tensor& probs, const Tensor& loss) override;
+  void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
+                                      const Tensor& dlogits, float loss_grad) override;
+
+  void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                const SgdParams& params, bool first_step) override;
+
+  void normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& mean,
+                        const std::array<float, 3>& std) override;
+
+ private:
+  // A device vector of `count` ones, for the bias broadcast and the bias gradient as GEMMs; grows.
+  const float* ones(std::int64_t count);
+
+  CudaBackendOptions options_;
+  DeviceInfo info_;
+  // Declared first so that it is destroyed last: everything below returns memory to it.
+  std::unique_ptr<Allocator> allocator_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  Buffer cublas_workspace_;
+  Buffer ones_;
+  std::int64_t ones_count_ = 0;
+  std::unique_ptr<CudnnConvolutions> convolutions_;
+};
+
+}  // namespace r50

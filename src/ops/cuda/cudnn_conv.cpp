@@ -1,0 +1,362 @@
+// The one translation unit that sees cuDNN. Each convolution shape and direction gets a plan once
+// (descriptors, algorithm, workspace size), cached for the rest of the run; the three directions
+// share that code through ConvApi, which maps a direction to its cuDNN calls.
+//
+// Math: fp32 data with CUDNN_FMA_MATH, so that compute capability 8.0 and newer do not quietly
+// round operands to TF32 (cuDNN's default allows it); a candidate algorithm that cannot run under
+// FMA math is passed over.
+#include "ops/cuda/cudnn_conv.h"
+
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "memory/buffer.h"
+
+// Runs a cuDNN call; a failure throws r50::Error naming the call, the status, file and line.
+#define R50_CUDNN_CHECK(call)                                                              \
+  do {                                                                                     \
+    const cudnnStatus_t r50_status_ = (call);                                              \
+    if (r50_status_ != CUDNN_STATUS_SUCCESS)                                               \
+      R50_THROW(#call, " failed: ", cudnnGetErrorString(r50_status_));                     \
+  } while (0)
+
+namespace r50 {
+namespace {
+
+// Above this, an algorithm's workspace costs more memory than its speed is worth: a batch that
+// fits without it should not fail because of it.
+constexpr std::size_t kMaxWorkspaceBytes = std::size_t(1) << 30;
+
+int as_int(std::int64_t value) {
+  R50_CHECK(value <= INT32_MAX, "cuDNN: dimension ", value, " is beyond its 32-bit sizes");
+  return static_cast<int>(value);
+}
+
+// The four descriptors of one convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q].
+struct Descriptors {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+
+  Descriptors(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& params) {
+    R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
+    R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
+    R50_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
+    R50_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, as_int(xs[0]),
+                                               as_int(xs[1]), as_int(xs[2]), as_int(xs[3])));
+    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, as_int(ys[0]),
+                                               as_int(ys[1]), as_int(ys[2]), as_int(ys[3])));
+    R50_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, as_int(ws[0]),
+                                               as_int(ws[1]), as_int(ws[2]), as_int(ws[3])));
+    R50_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, params.padding, params.padding,
+                                                    params.stride, params.stride, 1, 1,
+                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    R50_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
+  }
+  ~Descriptors() {
+    cudnnDestroyConvolutionDescriptor(conv);
+    cudnnDestroyFilterDescriptor(w);
+    cudnnDestroyTensorDescriptor(y);
+    cudnnDestroyTensorDescriptor(x);
+  }
+  Descriptors(const Descriptors&) = delete;
+  Descriptors& operator=(const Descriptors&) = delete;
+};
+
+// The device pointers of one call, in the forward's roles: x the image side (dx for the backward
+// of the data), w the filter side (dw for the backward of the filter), y the output side (dy).
+struct Operands {
+  void* x;
+  void* w;
+  void* y;
+};
+
+template <ConvDirection D>
+struct ConvApi;
+
+template <>
+struct ConvApi<ConvDirection::Forward> {
+  using Algo = cudnnConvolutionFwdAlgo_t;
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  static constexpr int kAlgorithms = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+  static cudnnStatus_t heuristics(cudnnHandle_t h, const Descriptors& d, int n, int* got, Perf* perf) {
+    return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, n, got, perf);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const Descriptors& d, const Operands& o, int n, int* got,
+                            Perf* perf, void* workspace, std::size_t bytes) {
+    return cudnnFindConvolutionForwardAlgorithmEx(h, d.x, o.x, d.w, o.w, d.conv, d.y, o.y, n, got,
+                                                  perf, workspace, bytes);
+  }
+  static cudnnStatus_t workspace(cudnnHandle_t h, const Descriptors& d, Algo a, std::size_t* bytes) {
+    return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, a, bytes);
+  }
+  static cudnnStatus_t run(cudnnHandle_t h, const Descriptors& d, const Operands& o, Algo a,
+                           void* workspace, std::size_t bytes) {
+    const float one = 1.0f, zero = 0.0f;
+    return cudnnConvolutionForward(h, &one, d.x, o.x, d.w, o.w, d.conv, a, workspace, bytes, &zero,
+                                   d.y, o.y);
+  }
+  static const char* name(Algo a) {
+    switch (a) {
+      case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "IMPLICIT_GEMM";
+      case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return "IMPLICIT_PRECOMP_GEMM";
+      case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return "GEMM";
+      case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT: return "DIRECT";
+      case CUDNN_CONVOLUTION_FWD_ALGO_FFT: return "FFT";
+      case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING: return "FFT_TILING";
+      case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD: return "WINOGRAD";
+      case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED: return "WINOGRAD_NONFUSED";
+      default: return "UNKNOWN";
+    }
+  }
+};
+
+template <>
+struct ConvApi<ConvDirection::BackwardData> {
+  using Algo = cudnnConvolutionBwdDataAlgo_t;
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  static constexpr int kAlgorithms = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+  static cudnnStatus_t heuristics(cudnnHandle_t h, const Descriptors& d, int n, int* got, Perf* perf) {
+    return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, n, got, perf);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const Descriptors& d, const Operands& o, int n, int* got,
+                            Perf* perf, void* workspace, std::size_t bytes) {
+    return cudnnFindConvolutionBackwardDataAlgorithmEx(h, d.w, o.w, d.y, o.y, d.conv, d.x, o.x, n,
+                                                       got, perf, workspace, bytes);
+  }
+  static cudnnStatus_t workspace(cudnnHandle_t h, const Descriptors& d, Algo a, std::size_t* bytes) {
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, a, bytes);
+  }
+  static cudnnStatus_t run(cudnnHandle_t h, const Descriptors& d, const Operands& o, Algo a,
+                           void* workspace, std::size_t bytes) {
+    const float one = 1.0f, zero = 0.0f;
+    return cudnnConvolutionBackwardData(h, &one, d.w, o.w, d.y, o.y, d.conv, a, workspace, bytes,
+                                        &zero, d.x, o.x);
+  }
+  static const char* name(Algo a) {
+    switch (a) {
+      case CUDNN_CONVOLUTION_BWD_DATA_ALGO_0: return "ALGO_0";
+      case CUDNN_CONVOLUTION_BWD_DATA_ALGO_1: return "ALGO_1";
+      case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT: return "FFT";
+      case CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING: return "FFT_TILING";
+      case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD: return "WINOGRAD";
+      case CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED: return "WINOGRAD_NONFUSED";
+      default: return "UNKNOWN";
+    }
+  }
+};
+
+template <>
+struct ConvApi<ConvDirection::BackwardFilter> {
+  using Algo = cudnnConvolutionBwdFilterAlgo_t;
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  static constexpr int kAlgorithms = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+  static cudnnStatus_t heuristics(cudnnHandle_t h, const Descriptors& d, int n, int* got, Perf* perf) {
+    return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, n, got, perf);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const Descriptors& d, const Operands& o, int n, int* got,
+                            Perf* perf, void* workspace, std::size_t bytes) {
+    return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, d.x, o.x, d.y, o.y, d.conv, d.w, o.w, n,
+                                                         got, perf, workspace, bytes);
+  }
+  static cudnnStatus_t workspace(cudnnHandle_t h, const Descriptors& d, Algo a, std::size_t* bytes) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, a, bytes);
+  }
+  static cudnnStatus_t run(cudnnHandle_t h, const Descriptors& d, const Operands& o, Algo a,
+                           void* workspace, std::size_t bytes) {
+    const float one = 1.0f, zero = 0.0f;
+    return cudnnConvolutionBackwardFilter(h, &one, d.x, o.x, d.y, o.y, d.conv, a, workspace, bytes,
+                                          &zero, d.w, o.w);
+  }
+  static const char* name(Algo a) {
+    switch (a) {
+      case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0: return "ALGO_0";
+      case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1: return "ALGO_1";
+      case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT: return "FFT";
+      case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3: return "ALGO_3";
+      case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED: return "WINOGRAD_NONFUSED";
+      case CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING: return "FFT_TILING";
+      default: return "UNKNOWN";
+    }
+  }
+};
+
+// A candidate cuDNN offers is usable when it ran (or would run) and needs no tensor-core math.
+template <typename Perf>
+bool usable(const Perf& perf) {
+  return perf.status == CUDNN_STATUS_SUCCESS &&
+         (perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH);
+}
+
+struct Plan {
+  Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params)
+      : descriptors(x, w, y, params) {}
+  Descriptors descriptors;
+  int algorithm = 0;  // the direction's cudnnConvolution*Algo_t
+  std::size_t workspace_bytes = 0;
+  ConvAlgorithmChoice choice;
+};
+
+using PlanKey = std::tuple<int, std::vector<std::int64_t>, std::vector<std::int64_t>, int, int>;
+
+}  // namespace
+
+struct CudnnConvolutions::Impl {
+  Allocator& allocator;
+  cudaStream_t stream;
+  bool benchmark;
+  cudnnHandle_t handle = nullptr;
+  Buffer workspace;
+  std::map<PlanKey, std::unique_ptr<Plan>> plans;
+  std::vector<const Plan*> order;  // plans in the order they were made, for reports
+
+  Impl(Allocator& allocator_, void* stream_, bool benchmark_)
+      : allocator(allocator_), stream(static_cast<cudaStream_t>(stream_)), benchmark(benchmark_) {
+    R50_CUDNN_CHECK(cudnnCreate(&handle));
+    R50_CUDNN_CHECK(cudnnSetStream(handle, stream));
+  }
+  ~Impl() {
+    plans.clear();
+    if (handle) cudnnDestroy(handle);
+  }
+
+  // The shared workspace, grown (never shrunk) to at least `bytes`.
+  void* workspace_of(std::size_t bytes) {
+    if (bytes > workspace.bytes()) workspace = Buffer(allocator, bytes, Stream{stream});
+    return workspace.data();
+  }
+
+  template <ConvDirection D>
+  const Plan& plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params,
+                   const Operands& operands) {
+    const PlanKey key{static_cast<int>(D), x.dims(), w.dims(), params.stride, params.padding};
+    auto found = plans.find(key);
+    if (found != plans.end()) return *found->second;
+    auto made = std::make_unique<Plan>(x, w, y, params);
+    made->choice.direction = D;
+    made->choice.x = x;
+    made->choice.w = w;
+    made->choice.params = params;
+    choose<D>(*made, operands);
+    made->choice.workspace_bytes = made->workspace_bytes;
+    order.push_back(made.get());
+    return *plans.emplace(key, std::move(made)).first->second;
+  }
+
+  // cuDNN's candidates in its order of preference (heuristics) or of measured time (benchmark);
+  // the first usable one whose workspace fits kMaxWorkspaceBytes wins.
+  template <ConvDirection D>
+  void choose(Plan& plan, const Operands& operands) {
+    using Api = ConvApi<D>;
+    typename Api::Perf perf[Api::kAlgorithms];
+    int got = 0;
+    R50_CUDNN_CHECK(Api::heuristics(handle, plan.descriptors, Api::kAlgorithms, &got, perf));
+    if (benchmark) {
+      // Time every candidate with a workspace as large as the hungriest usable one needs.
+      std::size_t largest = 0;
+      for (int i = 0; i < got; ++i) {
+        std::size_t bytes = 0;
+        if (usable(perf[i]) &&
+            Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) == CUDNN_STATUS_SUCCESS &&
+            bytes <= kMaxWorkspaceBytes) {
+          largest = std::max(largest, bytes);
+        }
+      }
+      void* scratch = workspace_of(largest);
+      R50_CUDNN_CHECK(Api::find(handle, plan.descriptors, operands, Api::kAlgorithms, &got, perf,
+                                scratch, largest));
+    }
+    for (int i = 0; i < got; ++i) {
+      std::size_t bytes = 0;
+      if (!usable(perf[i]) ||
+          Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS ||
+          bytes > kMaxWorkspaceBytes) {
+        continue;
+      }
+      plan.algorithm = static_cast<int>(perf[i].algo);
+      plan.workspace_bytes = bytes;
+      plan.choice.algorithm = Api::name(perf[i].algo);
+      plan.choice.search_ms = benchmark ? perf[i].time : 0.0f;
+      return;
+    }
+    R50_THROW("cuDNN offers no fp32 (FMA math) algorithm for conv2d ", conv_direction_name(D),
+              " with x ", plan.choice.x.str(), " and w ", plan.choice.w.str(), " (", got,
+              " candidates)");
+  }
+
+  template <ConvDirection D>
+  void zero_output(const Shape& x, const Shape& w, const Shape& y, const Operands& operands) {
+    const auto [output, count] =
+        D == ConvDirection::Forward        ? std::pair{operands.y, y.numel()}
+        : D == ConvDirection::BackwardData ? std::pair{operands.x, x.numel()}
+                                           : std::pair{operands.w, w.numel()};
+    if (count == 0) return;
+    const cudaError_t status =
+        cudaMemsetAsync(output, 0, static_cast<std::size_t>(count) * sizeof(float), stream);
+    R50_CHECK(status == cudaSuccess, "cudaMemsetAsync failed: ", cudaGetErrorString(status));
+  }
+
+  template <ConvDirection D>
+  void run(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params,
+           const Operands& operands) {
+    using Api = ConvApi<D>;
+    if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {
+      zero_output<D>(x, w, y, operands);  // a sum of nothing, which cuDNN refuses to compute
+      return;
+    }
+    const Plan& chosen = plan<D>(x, w, y, params, operands);
+    void* scratch = workspace_of(chosen.workspace_bytes);
+    R50_CUDNN_CHECK(Api::run(handle, chosen.descriptors, operands,
+                             static_cast<typename Api::Algo>(chosen.algorithm), scratch,
+                             chosen.workspace_bytes));
+  }
+};
+
+const char* conv_direction_name(ConvDirection direction) {
+  switch (direction) {
+    case ConvDirection::Forward: return "forward";
+    case ConvDirection::BackwardData: return "backward_data";
+    case ConvDirection::BackwardFilter: return "backward_filter";
+  }
+  return "unknown";
+}
+
+CudnnConvolutions::CudnnConvolutions(Allocator& allocator, void* cuda_stream, bool benchmark)
+    : impl_(std::make_unique<Impl>(allocator, cuda_stream, benchmark)) {}
+
+CudnnConvolutions::~CudnnConvolutions() = default;
+
+void CudnnConvolutions::forward(const Tensor& x, const Tensor& w, const Tensor& y,
+                                const Conv2dParams& params) {
+  impl_->run<ConvDirection::Forward>(x.shape(), w.shape(), y.shape(), params,
+                                     {x.data(), w.data(), y.data()});
+}
+
+void CudnnConvolutions::backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
+                                      const Conv2dParams& params) {
+  impl_->run<ConvDirection::BackwardData>(dx.shape(), w.shape(), dy.shape(), params,
+                                          {dx.data(), w.data(), dy.data()});
+}
+
+void CudnnConvolutions::backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
+                                        const Conv2dParams& params) {
+  impl_->run<ConvDirection::BackwardFilter>(x.shape(), dw.shape(), dy.shape(), params,
+                                            {x.data(), dw.data(), dy.data()});
+}
+
+std::vector<ConvAlgorithmChoice> CudnnConvolutions::choices() const {
+  std::vector<ConvAlgorithmChoice> result;
+  for (const Plan* plan : impl_->order) result.push_back(plan->choice);
+  return result;
+}
+
+std::int64_t cudnn_compiled_version() { return CUDNN_VERSION; }
+std::int64_t cudnn_loaded_version() { return static_cast<std::int64_t>(cudnnGetVersion()); }
+
+}  // namespace r50

@@ -1,0 +1,55 @@
+// defines: ConvDirection, ConvAlgorithmChoice, CudnnConvolutions, cudnn_compiled_version,
+//          cudnn_loaded_version
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "memory/allocator.h"
+#include "ops/backend.h"
+
+namespace r50 {
+
+enum class ConvDirection { Forward, BackwardData, BackwardFilter };
+const char* conv_direction_name(ConvDirection direction);
+
+// The algorithm cuDNN runs for one convolution shape and direction, for reports.
+struct ConvAlgorithmChoice {
+  ConvDirection direction;
+  Shape x, w;
+  Conv2dParams params;
+  std::string algorithm;      // "IMPLICIT_PRECOMP_GEMM", "WINOGRAD_NONFUSED", ...
+  std::size_t workspace_bytes;
+  float search_ms;            // the timed candidate's time under --cudnn-benchmark; 0 otherwise
+};
+
+// Every convolution of the CUDA backend, through cuDNN (its legacy descriptor API, fp32 NCHW with
+// CUDNN_FMA_MATH: IEEE fp32, no TF32). This class and cudnn_conv.cpp are the only places that see
+// cuDNN. An algorithm is chosen once per shape and direction, by cuDNN's heuristics or, with
+// `benchmark`, by timing the candidates, and cached with its descriptors. The workspace comes from
+// `allocator` and is kept, growing to the largest an algorithm has asked for.
+class CudnnConvolutions {
+ public:
+  CudnnConvolutions(Allocator& allocator, void* cuda_stream, bool benchmark);
+  ~CudnnConvolutions();
+  CudnnConvolutions(const CudnnConvolutions&) = delete;
+  CudnnConvolutions& operator=(const CudnnConvolutions&) = delete;
+
+  // Shapes are checked by the caller (op_checks.h).
+  void forward(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& params);
+  void backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx, const Conv2dParams& params);
+  void backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw, const Conv2dParams& params);
+
+  std::vector<ConvAlgorithmChoice> choices() const;  // in the order shapes were first seen
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+std::int64_t cudnn_compiled_version();  // CUDNN_VERSION of the headers built with
+std::int64_t cudnn_loaded_version();    // cudnnGetVersion() of the library loaded
+
+}  // namespace r50
