@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# usage: scripts/device_check.sh OUTDIR [--perf]
-# Verifies a GPU machine, ours or a user's. Quick tier (the default): builds for this GPU, runs
-# every GPU test with R50_REQUIRE_GPU=1 (a skip is a failure) and compute-sanitizer memcheck over
-# the kernel tests. --perf will add the benchmarks and the PyTorch peer. Each phase has its own
-# timeout; logs go to OUTDIR, a table to OUTDIR/summary.md and stdout. Exit status: 0 only when
-# every phase passed.
+# usage: scripts/device_check.sh OUTDIR [--perf] [--build-dir DIR]
+# Verifies a GPU machine, ours or a user's.
+#   quick tier (the default): finds CUDA, cuDNN and cuBLAS (a system install, or the copies inside
+#     a PyTorch Python environment), builds for this GPU only (or uses --build-dir, a build made
+#     elsewhere), runs every GPU test with R50_REQUIRE_GPU=1 (a skip is a failure) and
+#     compute-sanitizer memcheck over the kernel tests.
+#   --perf adds bench_resnet50 (batch 64, 224x224, fp32) and the PyTorch peer on the same GPU, with
+#     their ratio.
+# Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
+# stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
+# and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
 set -uo pipefail
-out=${1:?usage: scripts/device_check.sh OUTDIR [--perf]}
+usage="usage: scripts/device_check.sh OUTDIR [--perf] [--build-dir DIR]"
+out=${1:?$usage}
+shift
 perf=0
-[[ "${2:-}" == "--perf" ]] && perf=1
+build=build/device
+prebuilt=0
+while (($#)); do
+  case $1 in
+    --perf) perf=1 ;;
+    --build-dir) build=${2:?$usage}; prebuilt=1; shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/cuda/bin"
-build=build/device
 rows=()
 failed=0
 
@@ -30,19 +45,52 @@ phase() {  # phase NAME TIMEOUT_SECONDS COMMAND...
     status="FAIL (exit $rc)"
     ((rc == 124)) && status="TIMEOUT after ${limit}s"
     failed=1
-    tail -n 30 "$out/$name.log"
+    tail -n 40 "$out/$name.log"
   fi
   rows+=("| $name | $status | $(($(date +%s) - start)) s |")
 }
 
+# The first file named $1 inside the Python environment's NVIDIA packages (pip's nvidia-* wheels).
+python_nvidia_file() {
+  local base
+  base=$(python3 -c 'import nvidia, os; print(list(nvidia.__path__)[0])' 2>/dev/null) || return 0
+  find "$base" -name "$1" -print -quit 2>/dev/null
+}
+
+# cuDNN and cuBLAS where CUDA has none: the copies PyTorch uses. Sets cmake_options and the
+# library path that cuDNN's own sub-libraries are loaded from.
+cmake_options=()
+find_libraries() {
+  local header library
+  if ! compgen -G "/usr/local/cuda/include/cudnn.h" >/dev/null && ! compgen -G "/usr/include/cudnn.h" >/dev/null &&
+     ! compgen -G "/usr/include/*/cudnn.h" >/dev/null; then
+    header=$(python_nvidia_file cudnn.h)
+    library=$(python_nvidia_file 'libcudnn.so.9')
+    [[ -n $header ]] && cmake_options+=(-DR50_CUDNN_INCLUDE_DIR="$(dirname "$header")")
+    [[ -n $library ]] && cmake_options+=(-DR50_CUDNN_LIBRARY="$library")
+    [[ -n $library ]] && LD_LIBRARY_PATH="$(dirname "$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+  if ! compgen -G "/usr/local/cuda/lib64/libcublas.so*" >/dev/null && ! compgen -G "/usr/lib/*/libcublas.so*" >/dev/null; then
+    library=$(python_nvidia_file 'libcublas.so.*[0-9]')
+    if [[ -n $library ]]; then
+      cmake_options+=(-DR50_CUBLAS_ROOT="$(dirname "$(dirname "$library")")")
+      LD_LIBRARY_PATH="$(dirname "$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
+  fi
+  export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
+}
+find_libraries
+
 machine() {
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-  nvcc --version | tail -n 2
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv || return 1
+  nvcc --version | tail -n 2 || return 1
   echo "cores: $(nproc)"
+  echo "cmake options found: ${cmake_options_text:-none}"
+  echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-}"
 }
 
 configure() {
-  local options=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=native -DR50_BUILD_BENCH=OFF)
+  local options=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=native "$@")
   # Machines without Debian's -dev packages: the vendored copies (scripts/vendor_deps.sh), and
   # the plain GEMM.
   [[ ! -d .deps ]] || options+=(-DR50_DEPS_DIR="$PWD/.deps")
@@ -51,27 +99,67 @@ configure() {
   cmake -S . -B "$build" "${options[@]}"
 }
 
-gpu_tests() { R50_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu --output-on-failure --no-tests=error; }
-
-memcheck() {
-  compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full "$build/tests/kernels_test"
+gpu_tests() {
+  R50_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu --output-on-failure --no-tests=error -j 4 || return 1
+  # A skipped test passes in ctest's eyes; here it is a failure.
+  ! grep -E "\*\*\*Skipped|Not Run" "$out/gpu_tests.log"
 }
 
-export build
-export -f machine configure gpu_tests memcheck
+# Our kernels under memcheck: the kernel tests, and the backend comparison's rows that run them
+# (cuDNN's and cuBLAS's own kernels are left to their makers: they would take minutes here).
+memcheck() {
+  local sanitizer=(compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full)
+  "${sanitizer[@]}" "$build/tests/kernels_test" || return 1
+  R50_REQUIRE_GPU=1 "${sanitizer[@]}" "$build/tests/backends_test" --gtest_filter='-*Conv*:*Linear*:*Train*'
+}
+
+bench() {
+  "$build/bench/bench_resnet50" --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
+    --benchmark_out="$out/bench_resnet50.json" --benchmark_out_format=json
+}
+
+peer() {
+  python3 scripts/peer_pytorch.py --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
+    --json "$out/peer_pytorch.json"
+}
+
+ratios() {
+  python3 - "$out/bench_resnet50.json" "$out/peer_pytorch.json" <<'EOF'
+import json, sys
+ours = json.load(open(sys.argv[1]))["benchmarks"][0]
+torch = json.load(open(sys.argv[2]))
+print("| program | images/s | ms per step | peak memory |")
+print("| --- | --- | --- | --- |")
+print("| bench_resnet50 | %.1f | %.1f | %s |" % (ours["images_per_second"], ours["ms_per_step"],
+      "%.2f GiB" % (ours["peak_allocated_bytes"] / 2**30) if "peak_allocated_bytes" in ours else "-"))
+print("| PyTorch %s eager | %.1f | %.1f | %.2f GiB |" % (torch["torch"], torch["images_per_second"],
+      torch["ms_per_step"], torch.get("peak_allocated_bytes", 0) / 2**30))
+print("\nratio (ours / PyTorch, images/s): %.2f" % (ours["images_per_second"] / torch["images_per_second"]))
+EOF
+}
+
+export build out cmake_options_text="${cmake_options[*]}"
+export -f machine configure gpu_tests memcheck bench peer ratios
 phase machine 60 machine
-phase configure 180 configure
-phase build 600 cmake --build "$build" -j "$(nproc)"
+if ((!prebuilt)); then
+  phase configure 180 configure "${cmake_options[@]}"
+  phase build 600 cmake --build "$build" -j "$(nproc)"
+fi
 phase gpu_tests 300 gpu_tests
 phase memcheck 300 memcheck
 if ((perf)); then
-  rows+=("| perf | not yet: the benchmarks arrive with the CUDA backend | - |")
-  failed=1
+  phase bench 180 bench
+  phase peer 180 peer
+  phase ratios 30 ratios
 fi
 
 {
   echo "| phase | result | time |"
   echo "| --- | --- | --- |"
   printf '%s\n' "${rows[@]}"
+  if ((perf)) && [[ -s "$out/ratios.log" ]]; then
+    echo
+    cat "$out/ratios.log"
+  fi
 } | tee "$out/summary.md"
 exit $failed

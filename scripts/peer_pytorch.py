@@ -72,6 +72,9 @@ def main():
         "images_per_second": args.steps * args.batch_size / seconds,
         "ms_per_step": 1e3 * seconds / args.steps, "final_loss": float(loss),
     }
+    if device.type == "cuda":
+        result["gpu_name"] = torch.cuda.get_device_name(device)
+        result["peak_allocated_bytes"] = torch.cuda.max_memory_allocated(device)
     print("pytorch %s on %s (%d threads): %.2f images/s, %.1f ms per step" % (
         torch.__version__, args.device, result["threads"], result["images_per_second"], result["ms_per_step"]))
     if args.json:
