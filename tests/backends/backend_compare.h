@@ -1,0 +1,106 @@
+// defines: backend_compare::Tolerance, kExact, elementwise, per_element, Output, Outputs, Row,
+//          Stage, sum_bound, uniform, absolute, convolution_rows, linear_rows, batch_norm_rows
+//
+// The pieces of the CUDA-against-CPU table (backend_compare_test.cpp): a row builds its inputs
+// from a seeded Rng, runs one op on the backend it is given and returns the outputs, each with
+// the tolerance it must meet against the other backend's.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "memory/buffer.h"
+#include "ops/backend.h"
+#include "reference/numerics.h"
+
+namespace r50::backend_compare {
+
+using reference::HostTensor;
+constexpr double u = reference::kF32UnitRoundoff;
+
+// γ(terms): the bound on an fp32 sum of `terms` products relative to Σ|terms|, for any order of
+// summation (reference/numerics.h).
+inline double sum_bound(std::int64_t terms) { return reference::fp32_sum_error_bound(terms); }
+
+// |cuda − cpu| <= atol + rtol·|cpu| element by element, and ‖cuda − cpu‖₂ <= norm; a negative
+// norm means the norm of the elementwise limits, which the elementwise bound implies.
+struct Tolerance {
+  double atol = 0.0;
+  double rtol = 0.0;
+  double norm = -1.0;
+};
+
+inline const Tolerance kExact{};
+
+inline Tolerance elementwise(double atol, double rtol) { return {atol, rtol, -1.0}; }
+
+// For an output whose element i may differ by factor·limit_i: atol = factor·max(limit), and over
+// the tensor ‖cuda − cpu‖₂ <= factor·‖limit‖₂.
+template <typename T>
+Tolerance per_element(const HostTensor<T>& limit, double factor = 1.0) {
+  return {factor * reference::max_abs(limit), 0.0, factor * reference::norm2(limit)};
+}
+
+struct Output {
+  std::string name;
+  HostTensor<float> values;
+  Tolerance tolerance;
+};
+using Outputs = std::vector<Output>;
+
+struct Row {
+  std::string name;  // op and shape: the test's name
+  bool odd_shape;    // sizes that are multiples of no block size: checked element by element too
+  std::function<Outputs(Backend&)> run;
+};
+
+inline void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
+// One row's tensors on one backend: inputs copied from the host, outputs filled with NaN first so
+// that an element the op fails to write cannot pass, results copied back.
+class Stage {
+ public:
+  explicit Stage(Backend& backend) : backend_(backend) {}
+
+  template <typename T>
+  const Tensor& input(const HostTensor<T>& host) {
+    const Tensor& tensor =
+        tensors_.emplace_back(backend_.allocator(), host.shape(), dtype_of<T>(), backend_.device())
+            .tensor();
+    backend_.copy_from_host(tensor, host.data());
+    return tensor;
+  }
+  const Tensor& output(const Shape& shape) {
+    return input(HostTensor<float>(shape, std::numeric_limits<float>::quiet_NaN()));
+  }
+  template <typename T = float>
+  HostTensor<T> read(const Tensor& tensor) {
+    HostTensor<T> host(tensor.shape());
+    backend_.copy_to_host(host.data(), tensor);
+    return host;
+  }
+
+ private:
+  Backend& backend_;
+  std::deque<OwnedTensor> tensors_;  // a deque keeps the tensors' addresses as it grows
+};
+
+inline HostTensor<float> uniform(const Shape& shape, Rng& rng, double low = -1.0,
+                                 double high = 1.0) {
+  return reference::uniform<float>(shape, rng, low, high);
+}
+
+inline HostTensor<float> absolute(const HostTensor<float>& x) { return reference::abs_values(x); }
+
+// The rows of each op family kept in a file of its own.
+std::vector<Row> convolution_rows();  // backend_compare_conv_linear.cpp
+std::vector<Row> linear_rows();       // backend_compare_conv_linear.cpp
+std::vector<Row> batch_norm_rows();   // backend_compare_batchnorm.cpp
+
+}  // namespace r50::backend_compare

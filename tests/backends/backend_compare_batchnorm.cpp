@@ -1,0 +1,295 @@
+// The batch-norm rows of the CUDA-against-CPU table. The CPU backend reduces in double and
+// rounds each statistic once; for the CUDA side the bounds assume an fp32 reduction (Welford's
+// update, Chan's combination), which covers its kernels' more accurate double combination too.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/backend_compare.h"
+
+namespace r50::backend_compare {
+namespace {
+
+struct NormShape {
+  const char* name;
+  Shape x;
+  bool odd;
+};
+
+const NormShape kNormShapes[] = {
+    {"Layer2", {4, 128, 28, 28}, false},
+    {"FourValuesPerChannel", {4, 96, 1, 1}, false},  // layer4 at 32×32 input, batch 4
+    {"Odd", {3, 5, 13, 13}, true},
+};
+
+// Activations as a network has them: each channel centred on its own mean in [-2, 2] with its own
+// spread in [0.3, 1.5], so that the mean matters and the variance is not 1.
+HostTensor<float> activations(const Shape& shape, Rng& rng) {
+  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+  std::vector<double> centre(C), spread(C);
+  for (std::int64_t c = 0; c < C; ++c) {
+    centre[c] = rng.uniform(-2.0, 2.0);
+    spread[c] = rng.uniform(0.3, 1.5);
+  }
+  HostTensor<float> x(shape);
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t i = 0; i < HW; ++i)
+        x[(n * C + c) * HW + i] =
+            static_cast<float>(centre[c] + spread[c] * rng.uniform(-1.0, 1.0));
+  return x;
+}
+
+// Exact per-channel statistics, in double.
+struct ChannelStatistics {
+  std::int64_t C, HW, count;
+  std::vector<double> mean, var, max_abs;
+  std::int64_t channel(std::int64_t i) const { return i / HW % C; }
+};
+
+ChannelStatistics channel_statistics(const HostTensor<float>& x) {
+  const Shape& shape = x.shape();
+  ChannelStatistics s{shape[1], shape[2] * shape[3], shape[0] * shape[2] * shape[3], {}, {}, {}};
+  s.mean.assign(s.C, 0.0);
+  s.var.assign(s.C, 0.0);
+  s.max_abs.assign(s.C, 0.0);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    s.mean[s.channel(i)] += x[i];
+    s.max_abs[s.channel(i)] = std::max(s.max_abs[s.channel(i)], std::abs(double(x[i])));
+  }
+  for (double& mean : s.mean) mean /= double(s.count);
+  for (std::int64_t i = 0; i < x.numel(); ++i)
+    s.var[s.channel(i)] += std::pow(x[i] - s.mean[s.channel(i)], 2);
+  for (double& var : s.var) var /= double(s.count);
+  return s;
+}
+
+struct BatchNormInputs {
+  HostTensor<float> x, gamma, beta, running_mean, running_var, dy;
+};
+
+BatchNormInputs batch_norm_inputs(const Shape& shape, std::uint64_t seed) {
+  Rng rng(seed);
+  const std::int64_t C = shape[1];
+  BatchNormInputs in;
+  in.x = activations(shape, rng);
+  in.gamma = uniform({C}, rng, 0.5, 1.5);
+  in.beta = uniform({C}, rng);
+  in.running_mean = uniform({C}, rng);
+  in.running_var = uniform({C}, rng, 0.5, 2.0);
+  in.dy = uniform(shape, rng);
+  return in;
+}
+
+Outputs batch_norm_forward_training(const NormShape& s, Backend& backend) {
+  const BatchNormInputs in = batch_norm_inputs(s.x, 31);
+  const std::int64_t C = s.x[1];
+  const BatchNormParams params;
+  Stage stage(backend);
+  const Tensor& y = stage.output(s.x);
+  const Tensor& saved_mean = stage.output({C});
+  const Tensor& saved_invstd = stage.output({C});
+  const Tensor& running_mean = stage.input(in.running_mean);
+  const Tensor& running_var = stage.input(in.running_var);
+  backend.batch_norm_forward_training(stage.input(in.x), stage.input(in.gamma),
+                                      stage.input(in.beta), running_mean, running_var, y,
+                                      saved_mean, saved_invstd, params);
+
+  // Channel c, with count values, exact mean and biased variance, M = max|x| and the condition
+  // number κ = sqrt(1 + mean²/var) of its variance (Chan, Golub and LeVeque, "Algorithms for
+  // computing the sample variance", 1983), γ = γ(count):
+  // - mean: every Welford update or Chan combination rounds values no larger than M a few times,
+  //   and an earlier error is carried on with a factor at most 1: |Δ| <= 3γ·M, plus each
+  //   backend's final rounding, u·|mean| each.
+  // - variance: the updating algorithm's relative error is at most count·κ·u in the worst case;
+  //   with γ in place of count·u, 3κγ.
+  // - invstd = 1/sqrt(var + eps): half the variance's relative error, plus at most 3 roundings on
+  //   the GPU (the sum, the square root, the division; or rsqrtf's 2 ulp) and 1 on the CPU.
+  // - running_mean = (1 - m)·running_mean + m·mean: m times the mean's error, plus at most 4
+  //   roundings on the GPU (1 - m, two products, the sum) and 1 on the CPU of terms no larger
+  //   than |running_mean| + |mean|.
+  // - running_var = (1 - m)·running_var + m·var·count/(count - 1), a sum of two positive terms:
+  //   relative error at most the variance's, plus 4 roundings in the second term, 1 in the sum
+  //   and 1 on the CPU.
+  // - y = (x - mean)·scale + beta, scale = gamma·invstd: the difference in mean times |scale|, in
+  //   scale (invstd's plus one rounding each) times |x - mean|, and each backend's at most 4
+  //   roundings of values no larger than |scale|·(|x| + |mean|) + |beta|.
+  const ChannelStatistics stats = channel_statistics(in.x);
+  const double m = params.momentum, g = sum_bound(stats.count);
+  HostTensor<double> mean_limit({C}), invstd_rtol({C}), running_mean_limit({C}),
+      running_var_rtol({C});
+  for (std::int64_t c = 0; c < C; ++c) {
+    const double kappa = std::sqrt(1.0 + stats.mean[c] * stats.mean[c] / stats.var[c]);
+    mean_limit[c] = 3 * g * stats.max_abs[c] + 2 * u * std::abs(stats.mean[c]);
+    invstd_rtol[c] = 1.5 * kappa * g + 4 * u;
+    running_mean_limit[c] =
+        m * mean_limit[c] + 5 * u * (std::abs(in.running_mean[c]) + std::abs(stats.mean[c]));
+    running_var_rtol[c] = 3 * kappa * g + 6 * u;
+  }
+  HostTensor<double> invstd({C}), invstd_limit({C}), running_var_limit({C}), y_limit(s.x);
+  for (std::int64_t c = 0; c < C; ++c) {
+    invstd[c] = 1.0 / std::sqrt(stats.var[c] + params.eps);
+    invstd_limit[c] = invstd_rtol[c] * invstd[c];
+    const double unbiased = stats.var[c] * stats.count / (stats.count - 1.0);
+    running_var_limit[c] = running_var_rtol[c] * ((1 - m) * in.running_var[c] + m * unbiased);
+  }
+  for (std::int64_t i = 0; i < in.x.numel(); ++i) {
+    const std::int64_t c = stats.channel(i);
+    const double scale = std::abs(in.gamma[c]) * invstd[c];
+    y_limit[i] =
+        scale * mean_limit[c] +
+        std::abs(in.x[i] - stats.mean[c]) * scale * (invstd_rtol[c] + 2 * u) +
+        8 * u * (scale * (std::abs(in.x[i]) + std::abs(stats.mean[c])) + std::abs(in.beta[c]));
+  }
+  return {{"y", stage.read(y), per_element(y_limit)},
+          {"saved_mean", stage.read(saved_mean), per_element(mean_limit)},
+          {"saved_invstd", stage.read(saved_invstd), per_element(invstd_limit)},
+          {"running_mean", stage.read(running_mean), per_element(running_mean_limit)},
+          {"running_var", stage.read(running_var), per_element(running_var_limit)}};
+}
+
+Outputs batch_norm_forward_inference(const NormShape& s, Backend& backend) {
+  const BatchNormInputs in = batch_norm_inputs(s.x, 32);
+  const float eps = 1e-5f;
+  Stage stage(backend);
+  const Tensor& y = stage.output(s.x);
+  backend.batch_norm_forward_inference(stage.input(in.x), stage.input(in.gamma),
+                                       stage.input(in.beta), stage.input(in.running_mean),
+                                       stage.input(in.running_var), y, eps);
+  // y = (x - running_mean)·scale + beta: scale = gamma/sqrt(running_var + eps) carries at most 4
+  // roundings on the GPU (the sum, square root, division, product) and 1 on the CPU; then each
+  // backend rounds at most 4 times values no larger than |scale|·(|x| + |running_mean|) + |beta|.
+  const std::int64_t C = s.x[1], HW = s.x[2] * s.x[3];
+  HostTensor<double> limit(s.x);
+  for (std::int64_t i = 0; i < in.x.numel(); ++i) {
+    const std::int64_t c = i / HW % C;
+    const double mean = in.running_mean[c];
+    const double scale = std::abs(in.gamma[c]) / std::sqrt(double(in.running_var[c]) + eps);
+    limit[i] = 5 * u * std::abs(in.x[i] - mean) * scale +
+               8 * u * (scale * (std::abs(in.x[i]) + std::abs(mean)) + std::abs(in.beta[c]));
+  }
+  return {{"y", stage.read(y), per_element(limit)}};
+}
+
+// The sums both batch-norm backwards take per channel, in double: Σ dy, Σ dy·xhat and the same
+// over magnitudes, with xhat = (x - mean)·invstd.
+struct GradientSums {
+  std::vector<double> dbeta, dgamma, abs_dy, abs_dy_xhat;
+};
+
+GradientSums gradient_sums(const HostTensor<float>& x, const HostTensor<float>& dy,
+                           const std::vector<double>& mean, const std::vector<double>& invstd) {
+  const std::int64_t C = x.shape()[1], HW = x.shape()[2] * x.shape()[3];
+  GradientSums sums{std::vector<double>(C), std::vector<double>(C), std::vector<double>(C),
+                    std::vector<double>(C)};
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    const std::int64_t c = i / HW % C;
+    const double xhat = (x[i] - mean[c]) * invstd[c];
+    sums.dbeta[c] += dy[i];
+    sums.dgamma[c] += dy[i] * xhat;
+    sums.abs_dy[c] += std::abs(dy[i]);
+    sums.abs_dy_xhat[c] += std::abs(dy[i] * xhat);
+  }
+  return sums;
+}
+
+Outputs batch_norm_backward_training(const NormShape& s, Backend& backend) {
+  const BatchNormInputs in = batch_norm_inputs(s.x, 33);
+  const std::int64_t C = s.x[1];
+  // The saved statistics as the forward leaves them: exact, rounded once to fp32.
+  const ChannelStatistics stats = channel_statistics(in.x);
+  HostTensor<float> saved_mean({C}), saved_invstd({C});
+  std::vector<double> mean(C), invstd(C);
+  for (std::int64_t c = 0; c < C; ++c) {
+    saved_mean[c] = static_cast<float>(stats.mean[c]);
+    saved_invstd[c] = static_cast<float>(1.0 / std::sqrt(stats.var[c] + 1e-5));
+    mean[c] = saved_mean[c];
+    invstd[c] = saved_invstd[c];
+  }
+  Stage stage(backend);
+  const Tensor& dx = stage.output(s.x);
+  const Tensor& dgamma = stage.output({C});
+  const Tensor& dbeta = stage.output({C});
+  backend.batch_norm_backward_training(stage.input(in.x), stage.input(in.dy), stage.input(in.gamma),
+                                       stage.input(saved_mean), stage.input(saved_invstd), dx,
+                                       dgamma, dbeta);
+  // γ = γ(count). dbeta = Σ dy: the GPU's fp32 sum is within γ·Σ|dy|, and each backend rounds the
+  // result once. dgamma = Σ dy·xhat: xhat and the product add 3 roundings to each term.
+  // dx = scale·(dy - dbeta/count - xhat·dgamma/count), scale = gamma·invstd: the differences in
+  // dbeta and dgamma divided by count (times |xhat| for dgamma), plus each backend's at most 6
+  // roundings of the three terms (tests/ops/batchnorm_test), all times |scale|.
+  const double count = double(stats.count), g = sum_bound(stats.count);
+  const GradientSums sums = gradient_sums(in.x, in.dy, mean, invstd);
+  HostTensor<double> dbeta_limit({C}), dgamma_limit({C}), dx_limit(s.x);
+  for (std::int64_t c = 0; c < C; ++c) {
+    dbeta_limit[c] = g * sums.abs_dy[c] + 2 * u * std::abs(sums.dbeta[c]);
+    dgamma_limit[c] = (g + 3 * u) * sums.abs_dy_xhat[c] + 2 * u * std::abs(sums.dgamma[c]);
+  }
+  for (std::int64_t i = 0; i < in.x.numel(); ++i) {
+    const std::int64_t c = stats.channel(i);
+    const double xhat = std::abs((in.x[i] - mean[c]) * invstd[c]);
+    const double scale = std::abs(in.gamma[c]) * invstd[c];
+    dx_limit[i] =
+        scale * ((dbeta_limit[c] + xhat * dgamma_limit[c]) / count +
+                 12 * u *
+                     (std::abs(in.dy[i]) +
+                      (std::abs(sums.dbeta[c]) + xhat * std::abs(sums.dgamma[c])) / count));
+  }
+  return {{"dx", stage.read(dx), per_element(dx_limit)},
+          {"dgamma", stage.read(dgamma), per_element(dgamma_limit)},
+          {"dbeta", stage.read(dbeta), per_element(dbeta_limit)}};
+}
+
+Outputs batch_norm_backward_inference(const NormShape& s, Backend& backend) {
+  const BatchNormInputs in = batch_norm_inputs(s.x, 34);
+  const std::int64_t C = s.x[1];
+  const float eps = 1e-5f;
+  Stage stage(backend);
+  const Tensor& dx = stage.output(s.x);
+  const Tensor& dgamma = stage.output({C});
+  const Tensor& dbeta = stage.output({C});
+  backend.batch_norm_backward_inference(stage.input(in.x), stage.input(in.dy),
+                                        stage.input(in.gamma), stage.input(in.running_mean),
+                                        stage.input(in.running_var), eps, dx, dgamma, dbeta);
+  // dx = dy·scale, scale = gamma/sqrt(running_var + eps): at most 4 roundings in scale and 1 in
+  // the product on the GPU, 2 on the CPU. dbeta as in the training backward; dgamma's terms carry
+  // 3 more roundings from invstd.
+  std::vector<double> mean(C), invstd(C);
+  for (std::int64_t c = 0; c < C; ++c) {
+    mean[c] = in.running_mean[c];
+    invstd[c] = 1.0 / std::sqrt(double(in.running_var[c]) + eps);
+  }
+  const std::int64_t count = s.x[0] * s.x[2] * s.x[3];
+  const double g = sum_bound(count);
+  const GradientSums sums = gradient_sums(in.x, in.dy, mean, invstd);
+  HostTensor<double> dbeta_limit({C}), dgamma_limit({C});
+  for (std::int64_t c = 0; c < C; ++c) {
+    dbeta_limit[c] = g * sums.abs_dy[c] + 2 * u * std::abs(sums.dbeta[c]);
+    dgamma_limit[c] = (g + 6 * u) * sums.abs_dy_xhat[c] + 2 * u * std::abs(sums.dgamma[c]);
+  }
+  return {{"dx", stage.read(dx), elementwise(0.0, 7 * u)},
+          {"dgamma", stage.read(dgamma), per_element(dgamma_limit)},
+          {"dbeta", stage.read(dbeta), per_element(dbeta_limit)}};
+}
+
+}  // namespace
+
+std::vector<Row> batch_norm_rows() {
+  std::vector<Row> rows;
+  for (const NormShape& s : kNormShapes) {
+    const std::string name = s.name;
+    rows.push_back({"BatchNormForwardTraining" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_forward_training(s, b); }});
+    rows.push_back({"BatchNormForwardInference" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_forward_inference(s, b); }});
+    rows.push_back({"BatchNormBackwardTraining" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_backward_training(s, b); }});
+    rows.push_back({"BatchNormBackwardInference" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_backward_inference(s, b); }});
+  }
+  return rows;
+}
+
+}  // namespace r50::backend_compare

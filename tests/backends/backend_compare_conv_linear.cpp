@@ -1,0 +1,174 @@
+// The convolution and fully connected rows of the CUDA-against-CPU table: the ops that sum long
+// dot products, whose tolerances come from the magnitudes of their terms.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/backend_compare.h"
+#include "ops/op_test_util.h"
+
+namespace r50::backend_compare {
+namespace {
+
+// ResNet-50's kinds of convolution at reduced spatial size with its channel counts, and odd sizes.
+struct ConvShape {
+  const char* name;
+  Shape x, w;
+  Conv2dParams params;
+  bool odd;
+};
+
+const ConvShape kConvShapes[] = {
+    {"Stem7x7Stride2Pad3", {2, 3, 56, 56}, {64, 3, 7, 7}, {2, 3}, false},
+    {"Bottleneck3x3Stride1", {2, 64, 28, 28}, {64, 64, 3, 3}, {1, 1}, false},
+    {"Bottleneck3x3Stride2", {2, 128, 28, 28}, {128, 128, 3, 3}, {2, 1}, false},
+    {"Pointwise1x1Stride1", {2, 256, 14, 14}, {64, 256, 1, 1}, {1, 0}, false},
+    {"Downsample1x1Stride2", {2, 512, 14, 14}, {1024, 512, 1, 1}, {2, 0}, false},
+    {"Odd7x7Stride2Pad3", {3, 3, 13, 13}, {5, 3, 7, 7}, {2, 3}, true},
+    {"Odd3x3Stride1", {3, 5, 13, 13}, {7, 5, 3, 3}, {1, 1}, true},
+    {"Odd3x3Stride2", {3, 5, 13, 13}, {7, 5, 3, 3}, {2, 1}, true},
+    {"Odd1x1Stride1", {3, 5, 13, 13}, {7, 5, 1, 1}, {1, 0}, true},
+    {"Odd1x1Stride2", {3, 5, 13, 13}, {7, 5, 1, 1}, {2, 0}, true},
+};
+
+// A convolution output each of whose elements sums at most `terms` products; `magnitude` is the
+// same convolution of |inputs| (Σ|terms| per element, computed by the CPU backend: a sum of
+// non-negative terms, good to γ(terms) relative, negligible beside 1).
+//
+// The CPU backend (im2col + SGEMM) is within γ(terms)·magnitude of the exact value
+// (tests/ops/conv_test). cuDNN picks its own algorithm, under CUDNN_FMA_MATH (IEEE fp32, no TF32).
+// Implicit GEMM and direct sums are within the same bound, whatever their order. FFT's error is
+// normwise, about log2(tile size)·u·‖x‖·‖w‖ with tiles of at most 64×64; for uniform inputs
+// ‖x‖·‖w‖ is about (4/3)·‖magnitude‖/sqrt(R·S), so that is at most 16u·‖magnitude‖/sqrt(R·S):
+// within γ(terms)·‖magnitude‖ for 3×3 and 7×7 filters (γ >= 9u for their 9 or more terms), and
+// within the allowance below for 1×1 filters (4γ >= 20u here). Winograd rounds in its input,
+// filter and output transforms, whose coefficients (up to 5 in Bᵀ and 8 in Aᵀ for F(4×4, 3×3))
+// scale those roundings: an fp32 emulation of F(4×4, 3×3) on uniform inputs came out at 3.5
+// (64 channels) to 6.8 (5 channels) times the normwise error of direct summation (F(2×2, 3×3) at
+// about 1), while the bound is more than 100 times direct summation's error there, so Winograd
+// stays under a fourteenth of it. The CUDA side is allowed kCudnnAlgorithmFactor = 4 times the
+// bound all the same, and the two backends together differ by at most (1 + 4)·γ(terms)·magnitude.
+constexpr double kCudnnAlgorithmFactor = 4.0;
+
+Tolerance conv_tolerance(const HostTensor<float>& magnitude, std::int64_t terms) {
+  return per_element(magnitude, (1.0 + kCudnnAlgorithmFactor) * sum_bound(terms));
+}
+
+Outputs conv_forward(const ConvShape& c, Backend& backend) {
+  Rng rng(11);
+  const auto x = uniform(c.x, rng), w = uniform(c.w, rng);
+  const Shape y_shape = conv2d_output_shape(c.x, c.w, c.params);
+  Stage stage(backend);
+  const Tensor& y = stage.output(y_shape);
+  backend.conv2d_forward(stage.input(x), stage.input(w), y, c.params);
+  HostTensor<float> magnitude(y_shape);
+  cpu().conv2d_forward(absolute(x).view(), absolute(w).view(), magnitude.view(), c.params);
+  return {{"y", stage.read(y), conv_tolerance(magnitude, c.w[1] * c.w[2] * c.w[3])}};
+}
+
+Outputs conv_backward_data(const ConvShape& c, Backend& backend) {
+  Rng rng(12);
+  const auto dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng), w = uniform(c.w, rng);
+  Stage stage(backend);
+  const Tensor& dx = stage.output(c.x);
+  backend.conv2d_backward_data(stage.input(dy), stage.input(w), dx, c.params);
+  HostTensor<float> magnitude(c.x);
+  cpu().conv2d_backward_data(absolute(dy).view(), absolute(w).view(), magnitude.view(), c.params);
+  // A dx element gathers at most one product per (k, r, s).
+  return {{"dx", stage.read(dx), conv_tolerance(magnitude, c.w[0] * c.w[2] * c.w[3])}};
+}
+
+Outputs conv_backward_filter(const ConvShape& c, Backend& backend) {
+  Rng rng(13);
+  const Shape y_shape = conv2d_output_shape(c.x, c.w, c.params);
+  const auto x = uniform(c.x, rng), dy = uniform(y_shape, rng);
+  Stage stage(backend);
+  const Tensor& dw = stage.output(c.w);
+  backend.conv2d_backward_filter(stage.input(x), stage.input(dy), dw, c.params);
+  HostTensor<float> magnitude(c.w);
+  cpu().conv2d_backward_filter(absolute(x).view(), absolute(dy).view(), magnitude.view(), c.params);
+  // A dw element sums one product per (n, p, q).
+  return {{"dw", stage.read(dw), conv_tolerance(magnitude, y_shape[0] * y_shape[2] * y_shape[3])}};
+}
+
+// The fully connected layer: cuBLAS under its default math (fp32 stays fp32), the bias entering
+// the GEMM's sum. Both backends are within γ(terms)·magnitude of the exact value
+// (tests/ops/linear_test for the CPU), so within 2·γ(terms)·magnitude of each other, with
+// magnitude the op on |inputs|.
+struct LinearShape {
+  const char* name;
+  std::int64_t n, in, out;
+  bool odd;
+};
+
+const LinearShape kLinearShapes[] = {
+    {"Classifier", 8, 2048, 101, false},  // ResNet-50's fc for Food-101
+    {"Odd", 5, 300, 37, true},
+};
+
+Outputs linear_forward(const LinearShape& s, Backend& backend) {
+  Rng rng(21);
+  const auto x = uniform({s.n, s.in}, rng), w = uniform({s.out, s.in}, rng);
+  const auto b = uniform({s.out}, rng);
+  Stage stage(backend);
+  const Tensor& y = stage.output({s.n, s.out});
+  backend.linear_forward(stage.input(x), stage.input(w), stage.input(b), y);
+  HostTensor<float> magnitude({s.n, s.out});
+  cpu().linear_forward(absolute(x).view(), absolute(w).view(), absolute(b).view(),
+                       magnitude.view());
+  // IN products and the bias.
+  return {{"y", stage.read(y), per_element(magnitude, 2 * sum_bound(s.in + 1))}};
+}
+
+Outputs linear_backward(const LinearShape& s, bool with_dx, Backend& backend) {
+  Rng rng(22);
+  const auto x = uniform({s.n, s.in}, rng), w = uniform({s.out, s.in}, rng);
+  const auto dy = uniform({s.n, s.out}, rng);
+  Stage stage(backend);
+  const Tensor dx = with_dx ? stage.output({s.n, s.in}) : Tensor();
+  const Tensor& dw = stage.output({s.out, s.in});
+  const Tensor& db = stage.output({s.out});
+  backend.linear_backward(stage.input(x), stage.input(w), stage.input(dy), dx, dw, db);
+  HostTensor<float> dx_magnitude({s.n, s.in}), dw_magnitude({s.out, s.in}), db_magnitude({s.out});
+  cpu().linear_backward(absolute(x).view(), absolute(w).view(), absolute(dy).view(),
+                        dx_magnitude.view(), dw_magnitude.view(), db_magnitude.view());
+  // dx sums OUT products per element; dw and db sum N.
+  Outputs outputs;
+  if (with_dx) {
+    outputs.push_back({"dx", stage.read(dx), per_element(dx_magnitude, 2 * sum_bound(s.out))});
+  }
+  outputs.push_back({"dw", stage.read(dw), per_element(dw_magnitude, 2 * sum_bound(s.n))});
+  outputs.push_back({"db", stage.read(db), per_element(db_magnitude, 2 * sum_bound(s.n))});
+  return outputs;
+}
+
+}  // namespace
+
+std::vector<Row> convolution_rows() {
+  std::vector<Row> rows;
+  for (const ConvShape& c : kConvShapes) {
+    const std::string name = c.name;
+    rows.push_back({"Conv2dForward" + name, c.odd, [c](Backend& b) { return conv_forward(c, b); }});
+    rows.push_back(
+        {"Conv2dBackwardData" + name, c.odd, [c](Backend& b) { return conv_backward_data(c, b); }});
+    rows.push_back({"Conv2dBackwardFilter" + name, c.odd,
+                    [c](Backend& b) { return conv_backward_filter(c, b); }});
+  }
+  return rows;
+}
+
+std::vector<Row> linear_rows() {
+  std::vector<Row> rows;
+  for (const LinearShape& s : kLinearShapes) {
+    const std::string name = s.name;
+    rows.push_back(
+        {"LinearForward" + name, s.odd, [s](Backend& b) { return linear_forward(s, b); }});
+    rows.push_back(
+        {"LinearBackward" + name, s.odd, [s](Backend& b) { return linear_backward(s, true, b); }});
+    rows.push_back({"LinearBackwardWithoutDx" + name, s.odd,
+                    [s](Backend& b) { return linear_backward(s, false, b); }});
+  }
+  return rows;
+}
+
+}  // namespace r50::backend_compare
