@@ -16,6 +16,10 @@ Writes into OUTDIR:
                         how far torchvision's float32 lands from float64 under batch statistics,
                         as the worst of several equally valid float32 runs (see float32_spread):
                         F64 [1] per gradient, "grad/<name>", and "gradients_together".
+  reference_train_f32_cuda_spread.safetensors
+                        the same for torchvision's float32 on the GPU (cuDNN's own choice of
+                        algorithms, TF32 off), where PyTorch finds one: the yardstick for a GPU
+                        backend, whose convolution algorithms round differently from the CPU's.
 """
 import argparse
 import json
@@ -89,7 +93,7 @@ def relative_error(a, b):
     return float((a.double() - b).norm() / b.norm()) if float(b.norm()) > 0 else float((a.double() - b).norm())
 
 
-def float32_spread(model, state, images, labels, truth):
+def float32_spread(model, state, images, labels, truth, device="cpu"):
     """The worst relative error of torchvision's float32 gradients over eight float32 runs: NCHW
     and channels_last memory (another summation order), each on the input as given and on three
     copies with every value moved by at most one unit in the last place (float32 rounding of the
@@ -104,8 +108,10 @@ def float32_spread(model, state, images, labels, truth):
                 steps = torch.randint(-1, 2, x.shape, generator=torch.Generator().manual_seed(perturbation))
                 x = x * (1 + steps.float() * 2.0 ** -24)
             model.load_state_dict(state)
-            model.float().to(memory_format=memory_format)
-            results = run(model, x.contiguous(memory_format=memory_format), labels, train=True)
+            model.float().to(device=device, memory_format=memory_format)
+            results = run(model, x.to(device).contiguous(memory_format=memory_format), labels.to(device),
+                          train=True)
+            results = {name: tensor.detach().cpu() for name, tensor in results.items()}
             names = [name for name in results if name.startswith("grad/")]
             difference = sum(float(((results[n].double() - truth[n]) ** 2).sum()) for n in names)
             reference = sum(float((truth[n] ** 2).sum()) for n in names)
@@ -149,6 +155,13 @@ def main():
             write_safetensors(os.path.join(args.outdir, name), results)
     write_safetensors(os.path.join(args.outdir, "reference_train_f32_spread.safetensors"),
                       float32_spread(model, state, images, labels, truth))
+    if torch.cuda.is_available():
+        # fp32 means IEEE fp32 on the GPU too: PyTorch's cuDNN default would allow TF32.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        write_safetensors(os.path.join(args.outdir, "reference_train_f32_cuda_spread.safetensors"),
+                          float32_spread(model, state, images, labels, truth, device="cuda"))
+        model.cpu()
     print("torch %s, torchvision %s: wrote %s" % (torch.__version__, torchvision.__version__, args.outdir))
 
 

@@ -70,7 +70,7 @@ def main():
         "device": args.device, "threads": torch.get_num_threads(), "batch_size": args.batch_size,
         "image_size": args.image_size, "steps": args.steps, "precision": "fp32",
         "images_per_second": args.steps * args.batch_size / seconds,
-        "ms_per_step": 1e3 * seconds / args.steps, "final_loss": float(loss),
+        "ms_per_step": 1e3 * seconds / args.steps, "final_loss": float(loss.detach()),
     }
     if device.type == "cuda":
         result["gpu_name"] = torch.cuda.get_device_name(device)
