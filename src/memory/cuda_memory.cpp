@@ -12,12 +12,17 @@ namespace {
 class DeviceScope {
  public:
   explicit DeviceScope(int device) {
-    cudaGetDevice(&previous_);
-    if (previous_ != device) cudaSetDevice(device);
+    check(cudaGetDevice(&previous_), "cudaGetDevice");
+    if (previous_ != device) check(cudaSetDevice(device), "cudaSetDevice");
   }
-  ~DeviceScope() { cudaSetDevice(previous_); }
+  ~DeviceScope() { cudaSetDevice(previous_); }  // back to a device that worked a moment ago
 
  private:
+  static void check(cudaError_t status, const char* call) {
+    R50_CHECK(status == cudaSuccess, call, " failed: ", cudaGetErrorName(status), " (",
+              cudaGetErrorString(status), ")");
+  }
+
   int previous_ = 0;
 };
 
