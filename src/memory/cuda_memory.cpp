@@ -3,12 +3,17 @@
 #include <cuda_runtime_api.h>
 
 #include "core/error.h"
-#include "memory/direct_allocator.h"
+#include "memory/caching_allocator.h"
 
 namespace r50 {
 namespace {
 
 // The allocation calls act on the calling thread's current device; make it ours for the call.
+void check(cudaError_t status, const char* call) {
+  R50_CHECK(status == cudaSuccess, call, " failed: ", cudaGetErrorName(status), " (",
+            cudaGetErrorString(status), ")");
+}
+
 class DeviceScope {
  public:
   explicit DeviceScope(int device) {
@@ -18,11 +23,6 @@ class DeviceScope {
   ~DeviceScope() { cudaSetDevice(previous_); }  // back to a device that worked a moment ago
 
  private:
-  static void check(cudaError_t status, const char* call) {
-    R50_CHECK(status == cudaSuccess, call, " failed: ", cudaGetErrorName(status), " (",
-              cudaGetErrorString(status), ")");
-  }
-
   int previous_ = 0;
 };
 
@@ -50,8 +50,41 @@ void CudaMemory::release(void* ptr) {
             " (", cudaGetErrorString(status), ")");
 }
 
-std::unique_ptr<Allocator> make_cuda_device_allocator(int device) {
-  return std::make_unique<DirectAllocator>(std::make_unique<CudaMemory>(device));
+DeviceMemoryInfo CudaMemory::memory_info() const {
+  DeviceScope scope(device_);
+  DeviceMemoryInfo info;
+  if (cudaMemGetInfo(&info.free_bytes, &info.total_bytes) != cudaSuccess) {
+    cudaGetLastError();  // only for a message: unknown is reported as zero
+    return {};
+  }
+  return info;
+}
+
+void* CudaMemory::record_event(Stream stream) {
+  DeviceScope scope(device_);
+  cudaEvent_t event = nullptr;
+  check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+  check(cudaEventRecord(event, static_cast<cudaStream_t>(stream.handle)), "cudaEventRecord");
+  return event;
+}
+
+bool CudaMemory::event_done(void* event) {
+  const cudaError_t status = cudaEventQuery(static_cast<cudaEvent_t>(event));
+  if (status == cudaErrorNotReady) {
+    cudaGetLastError();  // "not yet" is an answer, not an error to leave behind
+    return false;
+  }
+  check(status, "cudaEventQuery");
+  return true;
+}
+
+void CudaMemory::destroy_event(void* event) {
+  check(cudaEventDestroy(static_cast<cudaEvent_t>(event)), "cudaEventDestroy");
+}
+
+std::unique_ptr<Allocator> make_cuda_device_allocator(int device, std::size_t limit_bytes) {
+  return std::make_unique<CachingAllocator>(std::make_unique<CudaMemory>(device),
+                                            CachingAllocatorOptions{limit_bytes});
 }
 
 }  // namespace r50

@@ -17,13 +17,17 @@ class CudaMemory final : public RawMemory {
   std::string name() const override;
   void* allocate(std::size_t bytes) override;
   void release(void* ptr) override;
+  DeviceMemoryInfo memory_info() const override;  // cudaMemGetInfo
+  void* record_event(Stream stream) override;      // a cudaEvent_t recorded on the stream
+  bool event_done(void* event) override;           // cudaEventQuery
+  void destroy_event(void* event) override;
 
  private:
   int device_;
 };
 
-// The device allocator the CUDA backend uses: plain cudaMalloc per request (DirectAllocator), until
-// the caching allocator replaces it behind the same interface.
-std::unique_ptr<Allocator> make_cuda_device_allocator(int device);
+// The device allocator the CUDA backend uses: a CachingAllocator over cudaMalloc on `device`, its
+// reserved memory capped at `limit_bytes` (0: no cap).
+std::unique_ptr<Allocator> make_cuda_device_allocator(int device, std::size_t limit_bytes);
 
 }  // namespace r50

@@ -10,6 +10,7 @@
 #include "core/device_info.h"
 #include "core/tensor.h"
 #include "memory/allocator.h"
+#include "memory/memory_limit.h"
 
 namespace r50 {
 
@@ -150,12 +151,14 @@ class Backend {
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
 
 // The CUDA backend on GPU `gpu`: cuDNN convolutions, a cuBLAS fully connected layer, the
-// handwritten kernels of kernels/ for the rest, all on one stream the backend owns. Convolution
+// handwritten kernels of kernels/ for the rest, all on one stream the backend owns, and all device
+// memory from a CachingAllocator over cudaMalloc (memory/caching_allocator.h). Convolution
 // algorithms are chosen once per shape: by cuDNN's heuristics, or, with `cudnn_benchmark`, by
 // timing the candidates. Throws when the GPU does not answer.
 struct CudaBackendOptions {
   int gpu = 0;
   bool cudnn_benchmark = false;
+  MemoryLimit memory_limit;  // on the memory the device allocator reserves
 };
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options = {});
 

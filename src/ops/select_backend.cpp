@@ -22,7 +22,7 @@ std::unique_ptr<Backend> select_backend(const BackendOptions& options, std::ostr
         << "far slower; --device cpu silences this note\n";
     return make_cpu_backend(options.threads);
   }
-  return make_cuda_backend({options.gpu, options.cudnn_benchmark});
+  return make_cuda_backend({options.gpu, options.cudnn_benchmark, options.gpu_memory_limit});
 }
 
 }  // namespace r50

@@ -46,14 +46,13 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
             " GPU", count == 1 ? "" : "s", " answer (indices 0 to ", count - 1, ")");
   R50_CUDA_CHECK(cudaSetDevice(options.gpu));
   info_ = query_device(options.gpu);
-  allocator_ = make_cuda_device_allocator(options.gpu);
+  allocator_ = make_cuda_device_allocator(options.gpu, options.memory_limit.bytes_of(info_.memory_bytes));
   R50_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   R50_CUBLAS_CHECK(cublasCreate(&cublas_));
   R50_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   R50_CUBLAS_CHECK(cublasGetVersion(cublas_, &info_.cublas_loaded_version));
   // cuBLAS would otherwise take its workspace from the runtime behind the allocator's back.
-  cublas_workspace_ = Buffer(*allocator_, cublas_workspace_bytes(info_.compute_capability_major),
-                             Stream{stream_});
+  cublas_workspace_ = Buffer(*allocator_, cublas_workspace_bytes(info_.compute_capability_major));
   R50_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_.data(), cublas_workspace_.bytes()));
   convolutions_ = std::make_unique<CudnnConvolutions>(*allocator_, stream_, options.cudnn_benchmark);
 }
@@ -72,7 +71,7 @@ void CudaBackend::synchronize() { R50_CUDA_CHECK(cudaStreamSynchronize(stream_))
 
 const float* CudaBackend::ones(std::int64_t count) {
   if (count > ones_count_) {
-    ones_ = Buffer(*allocator_, static_cast<std::size_t>(count) * sizeof(float), Stream{stream_});
+    ones_ = Buffer(*allocator_, static_cast<std::size_t>(count) * sizeof(float));
     ones_count_ = count;
     R50_CUDA_CHECK(kernels::fill(static_cast<float*>(ones_.data()), count, 1.0f, stream_));
   }

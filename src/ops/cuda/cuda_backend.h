@@ -19,6 +19,10 @@ namespace r50 {
 // go to cuDNN (cudnn_conv.cpp), the fully connected layer to cuBLAS (linear.cpp), the rest to the
 // handwritten kernels of kernels/. The method definitions live one file per op family, as the CPU
 // backend's do; this file's own in cuda_backend.cpp.
+//
+// Device memory comes from a CachingAllocator over cudaMalloc. Everything is allocated for the
+// default Stream{}, which on this backend stands for its one compute stream: every op runs there,
+// in order, so a block freed by one op is safe to hand to the next.
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(const CudaBackendOptions& options);

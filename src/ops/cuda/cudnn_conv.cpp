@@ -228,7 +228,7 @@ struct CudnnConvolutions::Impl {
 
   // The shared workspace, grown (never shrunk) to at least `bytes`.
   void* workspace_of(std::size_t bytes) {
-    if (bytes > workspace.bytes()) workspace = Buffer(allocator, bytes, Stream{stream});
+    if (bytes > workspace.bytes()) workspace = Buffer(allocator, bytes);
     return workspace.data();
   }
 

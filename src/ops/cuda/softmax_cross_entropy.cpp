@@ -22,7 +22,7 @@ void CudaBackend::softmax_cross_entropy_forward(const Tensor& logits, const Tens
   check_softmax_cross_entropy_forward(logits, labels, probs, loss, device());
   check_rows_and_classes(logits);
   const int N = static_cast<int>(logits.dim(0)), K = static_cast<int>(logits.dim(1));
-  const Buffer row_loss(*allocator_, static_cast<std::size_t>(N) * sizeof(float), Stream{stream_});
+  const Buffer row_loss(*allocator_, static_cast<std::size_t>(N) * sizeof(float));
   R50_CUDA_CHECK(kernels::softmax_cross_entropy_forward(
       logits.data_as<float>(), labels.data_as<std::int32_t>(), probs.data_as<float>(),
       static_cast<float*>(row_loss.data()), loss.data_as<float>(), N, K, stream_));

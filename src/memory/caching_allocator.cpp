@@ -1,0 +1,291 @@
+#include "memory/caching_allocator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+namespace r50 {
+
+// A piece of a segment: handed out, cached free in its pool, or waiting for another stream's work.
+// Blocks of one segment form a list in address order, so a freed block finds its neighbours.
+struct CachingAllocator::Block {
+  Block(char* ptr_, std::size_t size_, Stream stream_, bool small_)
+      : ptr(ptr_), size(size_), stream(stream_), small(small_) {}
+
+  char* ptr;
+  std::size_t size;
+  Stream stream;  // the stream it was allocated for; only that stream's requests reuse it
+  bool small;     // which pool it belongs to
+  bool allocated = false;
+  std::size_t requested = 0;  // the rounded request, while allocated
+  Block* prev = nullptr;
+  Block* next = nullptr;
+  std::vector<Stream> other_streams;  // where else it was used (record_stream)
+  int pending_events = 0;             // events to wait for before it can be reused
+
+  bool free() const { return !allocated && pending_events == 0; }
+};
+
+// Pools are ordered by stream, then size, then address: lower_bound of (stream, size) is the best
+// fit among that stream's blocks.
+bool CachingAllocator::BlockOrder::operator()(const Block* a, const Block* b) const {
+  const auto key = [](const Block* block) {
+    return std::tuple(reinterpret_cast<std::uintptr_t>(block->stream.handle), block->size,
+                      reinterpret_cast<std::uintptr_t>(block->ptr));
+  };
+  return key(a) < key(b);
+}
+
+namespace {
+
+std::string human_bytes(std::size_t bytes) {
+  char text[32];
+  const double value = static_cast<double>(bytes);
+  if (bytes >= (std::size_t(1) << 30)) {
+    std::snprintf(text, sizeof text, "%.2f GiB", value / (1 << 30));
+  } else if (bytes >= (std::size_t(1) << 20)) {
+    std::snprintf(text, sizeof text, "%.2f MiB", value / (1 << 20));
+  } else {
+    std::snprintf(text, sizeof text, "%zu bytes", bytes);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::size_t CachingAllocator::round_request(std::size_t bytes) {
+  return std::max(kRound, (bytes + kRound - 1) / kRound * kRound);
+}
+
+std::size_t CachingAllocator::segment_size(std::size_t rounded_request) {
+  if (rounded_request <= kSmallRequest) return kSmallSegment;
+  if (rounded_request < kOwnSegment) return kLargeSegment;
+  return (rounded_request + kOwnSegmentRound - 1) / kOwnSegmentRound * kOwnSegmentRound;
+}
+
+CachingAllocator::CachingAllocator(std::unique_ptr<RawMemory> raw, CachingAllocatorOptions options)
+    : raw_(std::move(raw)), options_(options) {}
+
+CachingAllocator::~CachingAllocator() {
+  if (!live_.empty()) {
+    std::fprintf(stderr, "warning: the %s allocator was destroyed with %zu blocks (%zu bytes) still live\n",
+                 raw_->name().c_str(), live_.size(), stats_.allocated_bytes);
+  }
+  // Nothing here may throw: report and go on.
+  try {
+    for (const PendingFree& pending : pending_) raw_->destroy_event(pending.event);
+    for (const auto& [head, bytes] : segments_) {
+      void* base = head->ptr;
+      for (Block* block = head; block;) delete std::exchange(block, block->next);
+      raw_->release(base);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "warning: %s\n", error.what());
+  }
+}
+
+CachingAllocator::Pool& CachingAllocator::pool_for(std::size_t rounded) {
+  return rounded <= kSmallRequest ? small_pool_ : large_pool_;
+}
+
+void* CachingAllocator::allocate(std::size_t bytes, Stream stream) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  process_events();
+  const std::size_t rounded = round_request(bytes);
+  Pool& pool = pool_for(rounded);
+  Block* block = take_free_block(pool, stream, rounded);
+  if (!block) block = new_segment(pool, stream, rounded);
+  split(block, rounded);
+  block->allocated = true;
+  block->requested = rounded;
+  live_.emplace(block->ptr, block);
+  ++stats_.allocation_count;
+  stats_.allocated_bytes += rounded;
+  note_peaks();
+  return block->ptr;
+}
+
+CachingAllocator::Block* CachingAllocator::take_free_block(Pool& pool, Stream stream,
+                                                           std::size_t rounded) {
+  Block key(nullptr, rounded, stream, false);
+  auto it = pool.lower_bound(&key);
+  if (it == pool.end() || (*it)->stream.handle != stream.handle) return nullptr;
+  Block* block = *it;
+  pool.erase(it);
+  return block;
+}
+
+CachingAllocator::Block* CachingAllocator::new_segment(Pool& pool, Stream stream, std::size_t rounded) {
+  const std::size_t bytes = segment_size(rounded);
+  const auto within_limit = [&] {
+    return options_.limit_bytes == 0 || stats_.reserved_bytes + bytes <= options_.limit_bytes;
+  };
+  void* ptr = within_limit() ? raw_->allocate(bytes) : nullptr;
+  if (!ptr) {  // give back what the cache holds unused, and try once more
+    release_free_segments();
+    ptr = within_limit() ? raw_->allocate(bytes) : nullptr;
+  }
+  if (!ptr) throw_out_of_memory(rounded, bytes);
+  Block* block = new Block(static_cast<char*>(ptr), bytes, stream, &pool == &small_pool_);
+  segments_.emplace(block, bytes);
+  ++stats_.raw_allocation_count;
+  stats_.reserved_bytes += bytes;
+  return block;
+}
+
+// Splits the rest off when it is worth keeping: any rest in the small pool; in the large pool a
+// rest of more than 1 MiB, since a smaller one could serve no large request on its own.
+void CachingAllocator::split(Block* block, std::size_t rounded) {
+  const std::size_t rest = block->size - rounded;
+  if (block->small ? rest < kRound : rest <= kSmallRequest) return;
+  Block* remainder = new Block(block->ptr + rounded, rest, block->stream, block->small);
+  remainder->prev = block;
+  remainder->next = block->next;
+  if (block->next) block->next->prev = remainder;
+  block->next = remainder;
+  block->size = rounded;
+  (block->small ? small_pool_ : large_pool_).insert(remainder);
+}
+
+void CachingAllocator::deallocate(void* ptr) {
+  if (!ptr) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.find(ptr);
+  R50_CHECK(it != live_.end(), "deallocate: ", ptr, " was not allocated by the ", raw_->name(),
+            " caching allocator, or was already freed");
+  Block* block = it->second;
+  live_.erase(it);
+  stats_.allocated_bytes -= block->requested;
+  block->requested = 0;
+  // Work queued on other streams may still use the block: it waits for an event on each.
+  for (const Stream& stream : block->other_streams) {
+    pending_.push_back({raw_->record_event(stream), block});
+    ++block->pending_events;
+  }
+  block->other_streams.clear();
+  block->allocated = false;
+  if (block->pending_events == 0) free_block(block);
+}
+
+// Back into its pool, merged with whichever neighbours are free.
+void CachingAllocator::free_block(Block* block) {
+  Pool& pool = block->small ? small_pool_ : large_pool_;
+  if (Block* prev = block->prev; prev && prev->free()) {
+    pool.erase(prev);
+    prev->size += block->size;
+    prev->next = block->next;
+    if (block->next) block->next->prev = prev;
+    delete block;
+    block = prev;
+  }
+  if (Block* next = block->next; next && next->free()) {
+    pool.erase(next);
+    block->size += next->size;
+    block->next = next->next;
+    if (next->next) next->next->prev = block;
+    delete next;
+  }
+  pool.insert(block);
+}
+
+void CachingAllocator::process_events() {
+  auto done = std::remove_if(pending_.begin(), pending_.end(), [this](const PendingFree& pending) {
+    if (!raw_->event_done(pending.event)) return false;
+    raw_->destroy_event(pending.event);
+    if (--pending.block->pending_events == 0) free_block(pending.block);
+    return true;
+  });
+  pending_.erase(done, pending_.end());
+}
+
+// Every segment that is one free block goes back to the raw memory.
+void CachingAllocator::release_free_segments() {
+  for (Pool* pool : {&small_pool_, &large_pool_}) {
+    for (auto it = pool->begin(); it != pool->end();) {
+      Block* block = *it;
+      if (block->prev || block->next) {
+        ++it;
+        continue;
+      }
+      it = pool->erase(it);
+      stats_.reserved_bytes -= block->size;
+      segments_.erase(block);
+      raw_->release(block->ptr);
+      delete block;
+    }
+  }
+}
+
+void CachingAllocator::throw_out_of_memory(std::size_t rounded, std::size_t segment) {
+  ++stats_.oom_count;
+  std::size_t cached = 0, largest = 0;
+  for (const Pool* pool : {&small_pool_, &large_pool_}) {
+    for (const Block* block : *pool) {
+      cached += block->size;
+      largest = std::max(largest, block->size);
+    }
+  }
+  const DeviceMemoryInfo device = raw_->memory_info();
+  std::ostringstream message;
+  message << "out of memory on " << raw_->name() << ": asked for " << human_bytes(rounded) << " ("
+          << rounded << " bytes, a new segment of " << human_bytes(segment) << ") with "
+          << human_bytes(stats_.allocated_bytes) << " allocated and " << human_bytes(stats_.reserved_bytes)
+          << " reserved, of which " << human_bytes(cached) << " is reserved but free (largest free block "
+          << human_bytes(largest) << ")";
+  if (device.total_bytes) {
+    message << "; the device has " << human_bytes(device.free_bytes) << " free of "
+            << human_bytes(device.total_bytes);
+  }
+  if (options_.limit_bytes) message << "; the limit is " << human_bytes(options_.limit_bytes);
+  message << ". A smaller batch may fit: bench_resnet50 --find-max-batch finds the largest.";
+  throw OutOfMemory(message.str(), __FILE__, __LINE__, rounded);
+}
+
+void CachingAllocator::record_stream(void* ptr, Stream stream) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.find(ptr);
+  R50_CHECK(it != live_.end(), "record_stream: ", ptr, " was not allocated by the ", raw_->name(),
+            " caching allocator, or was already freed");
+  Block* block = it->second;
+  if (stream.handle == block->stream.handle) return;
+  if (std::find(block->other_streams.begin(), block->other_streams.end(), stream) ==
+      block->other_streams.end()) {
+    block->other_streams.push_back(stream);
+  }
+}
+
+AllocatorStats CachingAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void CachingAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.peak_allocated_bytes = stats_.allocated_bytes;
+  stats_.peak_reserved_bytes = stats_.reserved_bytes;
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  process_events();
+  release_free_segments();
+}
+
+std::size_t CachingAllocator::largest_free_block() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::size_t largest = 0;
+  for (const Pool* pool : {&small_pool_, &large_pool_}) {
+    for (const Block* block : *pool) largest = std::max(largest, block->size);
+  }
+  return largest;
+}
+
+void CachingAllocator::note_peaks() {
+  stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
+  stats_.peak_reserved_bytes = std::max(stats_.peak_reserved_bytes, stats_.reserved_bytes);
+}
+
+}  // namespace r50

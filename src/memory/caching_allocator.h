@@ -1,0 +1,114 @@
+// defines: CachingAllocatorOptions, OutOfMemory, CachingAllocator
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.h"
+#include "memory/allocator.h"
+#include "memory/raw_memory.h"
+
+namespace r50 {
+
+struct CachingAllocatorOptions {
+  std::size_t limit_bytes = 0;  // a cap on reserved memory; 0: none (the device's own size)
+};
+
+// Thrown when a request cannot be met even after the cache has given back what it holds unused.
+// The message says what was asked and where memory stands; the fields say the same for programs
+// (bench_resnet50 --find-max-batch recovers from it and tries a smaller batch).
+class OutOfMemory : public Error {
+ public:
+  OutOfMemory(const std::string& message, const char* file, int line, std::size_t requested_bytes)
+      : Error(message, file, line), requested_bytes_(requested_bytes) {}
+  std::size_t requested_bytes() const { return requested_bytes_; }
+
+ private:
+  std::size_t requested_bytes_;
+};
+
+// A caching allocator in the manner of PyTorch's CUDA allocator, over any RawMemory.
+//
+// Requests are rounded up to 512 bytes. Small requests (up to 1 MiB) are carved from 2 MiB
+// segments, larger ones from 20 MiB segments, and requests of 10 MiB or more get a segment of
+// their own rounded up to 2 MiB. A request takes the smallest cached free block of its pool and
+// stream that fits (best fit), split when the rest is worth keeping; a freed block merges with
+// free neighbours of its segment. Nothing is reserved up front and nothing goes back to the
+// system until empty_cache(), or until a request fails: then every wholly free segment is released
+// and the request retried once, before OutOfMemory.
+//
+// Streams: a block belongs to the stream it was allocated for, and only that stream's requests
+// reuse it (work on one stream runs in order, so that is safe at once). A block also used on
+// another stream (record_stream) returns to the cache only when an event recorded on that stream
+// at deallocate() says its work there has finished.
+//
+// Statistics: allocated_bytes is what callers asked for, each request rounded to 512 bytes, until
+// they deallocate it; reserved_bytes is what the raw memory handed out, in segments. The gap is
+// the cache, plus the part of a large block not worth splitting off (at most 1 MiB per block).
+// allocate(0) returns a distinct 512-byte block, as every request does at least.
+//
+// Thread-safe: one mutex around everything.
+class CachingAllocator final : public Allocator {
+ public:
+  explicit CachingAllocator(std::unique_ptr<RawMemory> raw, CachingAllocatorOptions options = {});
+  ~CachingAllocator() override;
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+
+  void* allocate(std::size_t bytes, Stream stream = {}) override;
+  void deallocate(void* ptr) override;
+  void record_stream(void* ptr, Stream stream) override;
+  AllocatorStats stats() const override;
+  void reset_peak() override;
+  void empty_cache() override;
+
+  const CachingAllocatorOptions& options() const { return options_; }
+  std::size_t largest_free_block() const;  // among cached free blocks, for reports
+
+  // The sizes the policy uses, public for tests and benchmarks.
+  static constexpr std::size_t kRound = 512;
+  static constexpr std::size_t kSmallRequest = std::size_t(1) << 20;   // 1 MiB
+  static constexpr std::size_t kSmallSegment = std::size_t(2) << 20;   // 2 MiB
+  static constexpr std::size_t kLargeSegment = std::size_t(20) << 20;  // 20 MiB
+  static constexpr std::size_t kOwnSegment = std::size_t(10) << 20;    // 10 MiB and above
+  static constexpr std::size_t kOwnSegmentRound = std::size_t(2) << 20;
+  static std::size_t round_request(std::size_t bytes);
+  static std::size_t segment_size(std::size_t rounded_request);
+
+ private:
+  struct Block;
+  struct BlockOrder {
+    bool operator()(const Block* a, const Block* b) const;
+  };
+  using Pool = std::set<Block*, BlockOrder>;
+  struct PendingFree {
+    void* event;
+    Block* block;
+  };
+
+  Pool& pool_for(std::size_t rounded);
+  Block* take_free_block(Pool& pool, Stream stream, std::size_t rounded);
+  Block* new_segment(Pool& pool, Stream stream, std::size_t rounded);
+  void split(Block* block, std::size_t rounded);
+  void free_block(Block* block);
+  void process_events();
+  void release_free_segments();
+  [[noreturn]] void throw_out_of_memory(std::size_t rounded, std::size_t segment);
+  void note_peaks();
+
+  std::unique_ptr<RawMemory> raw_;
+  CachingAllocatorOptions options_;
+  mutable std::mutex mutex_;
+  Pool small_pool_, large_pool_;
+  std::unordered_map<void*, Block*> live_;  // allocated blocks by pointer
+  // Head block (the segment's first, which stays first through splits and merges) -> bytes.
+  std::unordered_map<Block*, std::size_t> segments_;
+  std::vector<PendingFree> pending_;        // blocks waiting for other streams' work
+  AllocatorStats stats_;
+};
+
+}  // namespace r50
