@@ -1,6 +1,7 @@
 #include "memory/caching_allocator.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <sstream>
@@ -93,16 +94,18 @@ CachingAllocator::Pool& CachingAllocator::pool_for(std::size_t rounded) {
 
 void* CachingAllocator::allocate(std::size_t bytes, Stream stream) {
   std::lock_guard<std::mutex> lock(mutex_);
+  ++stats_.allocation_count;
+  // Beyond this no device exists, and rounding would wrap around: a size gone negative upstream.
+  if (bytes > (SIZE_MAX >> 1)) throw_out_of_memory(bytes, 0, 0);
   process_events();
   const std::size_t rounded = round_request(bytes);
   Pool& pool = pool_for(rounded);
   Block* block = take_free_block(pool, stream, rounded);
-  if (!block) block = new_segment(pool, stream, rounded);
+  if (!block) block = new_segment(pool, stream, bytes, rounded);
   split(block, rounded);
   block->allocated = true;
   block->requested = rounded;
   live_.emplace(block->ptr, block);
-  ++stats_.allocation_count;
   stats_.allocated_bytes += rounded;
   note_peaks();
   return block->ptr;
@@ -118,7 +121,8 @@ CachingAllocator::Block* CachingAllocator::take_free_block(Pool& pool, Stream st
   return block;
 }
 
-CachingAllocator::Block* CachingAllocator::new_segment(Pool& pool, Stream stream, std::size_t rounded) {
+CachingAllocator::Block* CachingAllocator::new_segment(Pool& pool, Stream stream, std::size_t bytes_asked,
+                                                      std::size_t rounded) {
   const std::size_t bytes = segment_size(rounded);
   const auto within_limit = [&] {
     return options_.limit_bytes == 0 || stats_.reserved_bytes + bytes <= options_.limit_bytes;
@@ -128,7 +132,7 @@ CachingAllocator::Block* CachingAllocator::new_segment(Pool& pool, Stream stream
     release_free_segments();
     ptr = within_limit() ? raw_->allocate(bytes) : nullptr;
   }
-  if (!ptr) throw_out_of_memory(rounded, bytes);
+  if (!ptr) throw_out_of_memory(bytes_asked, rounded, bytes);
   Block* block = new Block(static_cast<char*>(ptr), bytes, stream, &pool == &small_pool_);
   segments_.emplace(block, bytes);
   ++stats_.raw_allocation_count;
@@ -219,7 +223,7 @@ void CachingAllocator::release_free_segments() {
   }
 }
 
-void CachingAllocator::throw_out_of_memory(std::size_t rounded, std::size_t segment) {
+void CachingAllocator::throw_out_of_memory(std::size_t bytes, std::size_t rounded, std::size_t segment) {
   ++stats_.oom_count;
   std::size_t cached = 0, largest = 0;
   for (const Pool* pool : {&small_pool_, &large_pool_}) {
@@ -230,8 +234,10 @@ void CachingAllocator::throw_out_of_memory(std::size_t rounded, std::size_t segm
   }
   const DeviceMemoryInfo device = raw_->memory_info();
   std::ostringstream message;
-  message << "out of memory on " << raw_->name() << ": asked for " << human_bytes(rounded) << " ("
-          << rounded << " bytes, a new segment of " << human_bytes(segment) << ") with "
+  message << "out of memory on " << raw_->name() << ": asked for " << human_bytes(rounded ? rounded : bytes) << " ("
+          << bytes << " bytes";
+  if (segment) message << ", a new segment of " << human_bytes(segment);
+  message << ") with "
           << human_bytes(stats_.allocated_bytes) << " allocated and " << human_bytes(stats_.reserved_bytes)
           << " reserved, of which " << human_bytes(cached) << " is reserved but free (largest free block "
           << human_bytes(largest) << ")";
@@ -241,7 +247,7 @@ void CachingAllocator::throw_out_of_memory(std::size_t rounded, std::size_t segm
   }
   if (options_.limit_bytes) message << "; the limit is " << human_bytes(options_.limit_bytes);
   message << ". A smaller batch may fit: bench_resnet50 --find-max-batch finds the largest.";
-  throw OutOfMemory(message.str(), __FILE__, __LINE__, rounded);
+  throw OutOfMemory(message.str(), __FILE__, __LINE__, bytes);
 }
 
 void CachingAllocator::record_stream(void* ptr, Stream stream) {

@@ -25,7 +25,7 @@ class OutOfMemory : public Error {
  public:
   OutOfMemory(const std::string& message, const char* file, int line, std::size_t requested_bytes)
       : Error(message, file, line), requested_bytes_(requested_bytes) {}
-  std::size_t requested_bytes() const { return requested_bytes_; }
+  std::size_t requested_bytes() const { return requested_bytes_; }  // as asked, before rounding
 
  private:
   std::size_t requested_bytes_;
@@ -92,12 +92,13 @@ class CachingAllocator final : public Allocator {
 
   Pool& pool_for(std::size_t rounded);
   Block* take_free_block(Pool& pool, Stream stream, std::size_t rounded);
-  Block* new_segment(Pool& pool, Stream stream, std::size_t rounded);
+  Block* new_segment(Pool& pool, Stream stream, std::size_t bytes_asked, std::size_t rounded);
   void split(Block* block, std::size_t rounded);
   void free_block(Block* block);
   void process_events();
   void release_free_segments();
-  [[noreturn]] void throw_out_of_memory(std::size_t rounded, std::size_t segment);
+  // `rounded` and `segment` are 0 for a request too large to round.
+  [[noreturn]] void throw_out_of_memory(std::size_t bytes, std::size_t rounded, std::size_t segment);
   void note_peaks();
 
   std::unique_ptr<RawMemory> raw_;

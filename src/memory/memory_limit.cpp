@@ -57,6 +57,7 @@ MemoryLimit parse_memory_limit(const std::string& text) {
     limit.fraction = value;
     return limit;
   }
+  if (unit.empty() && value != std::floor(value)) refuse(text, "a count of bytes must be whole");
   double scale = unit.empty() ? 1.0 : 0.0;  // a bare number above 1 is bytes
   for (const auto& [name, factor] : kUnits) {
     if (unit == name) scale = factor;
