@@ -11,6 +11,8 @@
 #include <benchmark/benchmark.h>
 
 #include "core/rng.h"
+#include "find_max_batch.h"
+#include "memory_report.h"
 #include "ops/select_backend.h"
 #include "train/train_step.h"
 
@@ -27,6 +29,8 @@ struct Options {
   int warmup = 2;
   int threads = 0;
   bool cudnn_benchmark = false;
+  std::string gpu_memory_limit;  // empty: none
+  bool find_max_batch = false;
   int classes = 101;
   std::uint64_t seed = 0;
 };
@@ -34,6 +38,7 @@ struct Options {
 struct Measurement {
   double images_per_second = 0;
   double seconds_per_step = 0;
+  r50::AllocatorStats memory;
 };
 
 // A full training step (forward, loss, backward, SGD) on one synthetic batch that stays on the
@@ -74,6 +79,8 @@ void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const 
   const r50::AllocatorStats memory = backend->allocator().stats();
   state.counters["peak_allocated_bytes"] = static_cast<double>(memory.peak_allocated_bytes);
   state.counters["peak_reserved_bytes"] = static_cast<double>(memory.peak_reserved_bytes);
+  state.counters["raw_allocations"] = static_cast<double>(memory.raw_allocation_count);
+  measurement->memory = memory;
   measurement->seconds_per_step = seconds_per_step;
   measurement->images_per_second = batch / measurement->seconds_per_step;
 }
@@ -107,8 +114,10 @@ int main(int argc, char** argv) {
   app.add_option("--device", options.device, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   app.add_option("--gpu", options.gpu, "GPU index")->capture_default_str();
-  app.add_option("--batch-size", options.batch_size, "images per step (default: 64 on a GPU, 8 on the CPU)")
-      ->check(CLI::PositiveNumber);
+  CLI::Option* batch_size =
+      app.add_option("--batch-size", options.batch_size,
+                     "images per step (default: 64 on a GPU, 8 on the CPU)")
+          ->check(CLI::PositiveNumber);
   app.add_option("--image-size", options.image_size, "training crop")->check(CLI::Range(32, 1024))
       ->capture_default_str();
   app.add_option("--steps", options.steps, "measured steps (default: 20 on a GPU, 5 on the CPU)")->check(CLI::PositiveNumber);
@@ -118,6 +127,11 @@ int main(int argc, char** argv) {
   app.add_flag("--cudnn-benchmark", options.cudnn_benchmark,
                "time cuDNN's candidate algorithms for each convolution shape instead of trusting "
                "its heuristics");
+  app.add_option("--gpu-memory-limit", options.gpu_memory_limit,
+                 "cap on reserved device memory: 6GiB, 512MiB, 0.5 or 50% of the device (default: none)");
+  app.add_flag("--find-max-batch", options.find_max_batch,
+               "report the largest batch whose training step fits under the memory limit, then stop")
+      ->excludes(batch_size);
   app.add_option("--classes", options.classes, "classifier outputs")->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--seed", options.seed, "weights and synthetic data")->capture_default_str();
@@ -128,10 +142,42 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto backend = r50::select_backend(
-        {r50::parse_backend_choice(options.device), options.gpu, options.threads, options.cudnn_benchmark},
-        std::cerr);
+    r50::BackendOptions backend_options;
+    backend_options.choice = r50::parse_backend_choice(options.device);
+    backend_options.gpu = options.gpu;
+    backend_options.threads = options.threads;
+    backend_options.cudnn_benchmark = options.cudnn_benchmark;
+    if (!options.gpu_memory_limit.empty()) {
+      backend_options.gpu_memory_limit = r50::parse_memory_limit(options.gpu_memory_limit);
+    }
+    auto backend = r50::select_backend(backend_options, std::cerr);
     const bool gpu = backend->name() == "cuda";
+    if (options.find_max_batch) {
+      if (!gpu) {
+        std::cerr << "error: --find-max-batch needs a GPU backend: host memory has no cap here\n";
+        return 1;
+      }
+      const std::string limit = r50::describe_memory_limit(backend_options.gpu_memory_limit, *backend);
+      backend.reset();  // each try makes its own
+      backend_options.choice = r50::BackendChoice::Cuda;
+      r50::MaxBatchSearch search;
+      search.image_size = options.image_size;
+      search.classes = options.classes;
+      search.seed = options.seed;
+      std::cerr << "finding the largest batch that trains at " << options.image_size << "x"
+                << options.image_size << " under the memory limit " << limit << "\n";
+      const int largest = r50::find_max_batch(backend_options, search, std::cerr);
+      if (largest == 0) {
+        std::printf("largest batch that fits: none, not even 1 image (limit: %s)\n", limit.c_str());
+        return 1;
+      }
+      std::printf("largest batch that fits: %s%d (limit: %s)\n", largest == search.cap ? "at least " : "",
+                  largest, limit.c_str());
+      return 0;
+    }
+    if (!gpu && !backend_options.gpu_memory_limit.none()) {
+      std::cerr << "note: --gpu-memory-limit has no effect on the cpu backend\n";
+    }
     if (options.batch_size == 0) options.batch_size = gpu ? 64 : 8;
     if (options.steps == 0) options.steps = gpu ? 20 : 5;
     const r50::DeviceInfo info = backend->device_info();
@@ -163,6 +209,8 @@ int main(int argc, char** argv) {
                   "would take %s at this rate\n",
                   backend->name().c_str(), measurement.images_per_second, measurement.seconds_per_step,
                   human_duration(kFood101TrainImages / measurement.images_per_second).c_str());
+      std::printf("%s memory: %s\n", backend->name().c_str(),
+                  r50::memory_summary(measurement.memory).c_str());
     }
   } catch (const std::exception& error) {
     std::cerr << "error: " << error.what() << "\n";

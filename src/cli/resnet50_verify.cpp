@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   std::string device = "auto";
   std::string bn = "train";
   r50::BackendOptions backend_options;
+  std::string gpu_memory_limit;
   int classes = 0;
   app.add_option("--weights", options.weights_path, "torchvision resnet50 state_dict (safetensors)")
       ->required()->check(CLI::ExistingFile);
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--cudnn-benchmark", backend_options.cudnn_benchmark,
                "time cuDNN's candidate algorithms instead of trusting its heuristics");
+  app.add_option("--gpu-memory-limit", gpu_memory_limit,
+                 "cap on reserved device memory: 6GiB, 512MiB, 0.5 or 50% of the device (default: none)");
   app.add_option("--classes", classes, "class count (default: the rows of fc.weight)")
       ->check(CLI::PositiveNumber);
   app.add_option("--bn", bn,
@@ -44,6 +47,9 @@ int main(int argc, char** argv) {
                                    : r50::BatchNormMode::BatchStatistics;
     if (classes > 0) options.classes = classes;
     backend_options.choice = r50::parse_backend_choice(device);
+    if (!gpu_memory_limit.empty()) {
+      backend_options.gpu_memory_limit = r50::parse_memory_limit(gpu_memory_limit);
+    }
     auto backend = r50::select_backend(backend_options, std::cerr);
     const r50::NamedTensors results = r50::run_verification(*backend, options);
     float loss = 0.0f;
