@@ -121,18 +121,33 @@ CachingAllocator::Block* CachingAllocator::take_free_block(Pool& pool, Stream st
   return block;
 }
 
+// A request of 10 MiB or more gets a segment of at least an eighth of what is already reserved
+// (at most 1 GiB), when that fits: later requests of other sizes can then split from it, where an
+// exact-size segment serves only its own size or smaller ones, and a step whose big gradient
+// temporaries come after its activations would reserve new segments beside unusable free ones.
+std::size_t CachingAllocator::grown_segment_size(std::size_t rounded) const {
+  const std::size_t exact = segment_size(rounded);
+  if (rounded < kOwnSegment) return exact;
+  const std::size_t share = std::min(stats_.reserved_bytes / 8, kMaxGrownSegment);
+  return std::max(exact, (share + kOwnSegmentRound - 1) / kOwnSegmentRound * kOwnSegmentRound);
+}
+
 CachingAllocator::Block* CachingAllocator::new_segment(Pool& pool, Stream stream, std::size_t bytes_asked,
                                                       std::size_t rounded) {
-  const std::size_t bytes = segment_size(rounded);
-  const auto within_limit = [&] {
-    return options_.limit_bytes == 0 || stats_.reserved_bytes + bytes <= options_.limit_bytes;
+  const std::size_t exact = segment_size(rounded), grown = grown_segment_size(rounded);
+  const auto reserve = [&](std::size_t bytes) -> void* {
+    const bool within_limit =
+        options_.limit_bytes == 0 || stats_.reserved_bytes + bytes <= options_.limit_bytes;
+    return within_limit ? raw_->allocate(bytes) : nullptr;
   };
-  void* ptr = within_limit() ? raw_->allocate(bytes) : nullptr;
+  std::size_t bytes = grown;
+  void* ptr = reserve(grown);
+  if (!ptr && grown != exact) ptr = reserve(bytes = exact);
   if (!ptr) {  // give back what the cache holds unused, and try once more
     release_free_segments();
-    ptr = within_limit() ? raw_->allocate(bytes) : nullptr;
+    ptr = reserve(bytes = exact);
   }
-  if (!ptr) throw_out_of_memory(bytes_asked, rounded, bytes);
+  if (!ptr) throw_out_of_memory(bytes_asked, rounded, exact);
   Block* block = new Block(static_cast<char*>(ptr), bytes, stream, &pool == &small_pool_);
   segments_.emplace(block, bytes);
   ++stats_.raw_allocation_count;

@@ -35,7 +35,8 @@ class OutOfMemory : public Error {
 //
 // Requests are rounded up to 512 bytes. Small requests (up to 1 MiB) are carved from 2 MiB
 // segments, larger ones from 20 MiB segments, and requests of 10 MiB or more get a segment of
-// their own rounded up to 2 MiB. A request takes the smallest cached free block of its pool and
+// their own rounded up to 2 MiB, or of an eighth of what is already reserved if that is larger
+// (up to 1 GiB), so that requests of other sizes can later split from it. A request takes the smallest cached free block of its pool and
 // stream that fits (best fit), split when the rest is worth keeping; a freed block merges with
 // free neighbours of its segment. Nothing is reserved up front and nothing goes back to the
 // system until empty_cache(), or until a request fails: then every wholly free segment is released
@@ -76,6 +77,7 @@ class CachingAllocator final : public Allocator {
   static constexpr std::size_t kLargeSegment = std::size_t(20) << 20;  // 20 MiB
   static constexpr std::size_t kOwnSegment = std::size_t(10) << 20;    // 10 MiB and above
   static constexpr std::size_t kOwnSegmentRound = std::size_t(2) << 20;
+  static constexpr std::size_t kMaxGrownSegment = std::size_t(1) << 30;
   static std::size_t round_request(std::size_t bytes);
   static std::size_t segment_size(std::size_t rounded_request);
 
@@ -92,6 +94,7 @@ class CachingAllocator final : public Allocator {
 
   Pool& pool_for(std::size_t rounded);
   Block* take_free_block(Pool& pool, Stream stream, std::size_t rounded);
+  std::size_t grown_segment_size(std::size_t rounded) const;
   Block* new_segment(Pool& pool, Stream stream, std::size_t bytes_asked, std::size_t rounded);
   void split(Block* block, std::size_t rounded);
   void free_block(Block* block);

@@ -61,6 +61,28 @@ TEST(CachingAllocator, AsksTheDeviceForOneSegmentSizedByTheRequest) {
   for (void* ptr : {own, small, medium}) fake.allocator.deallocate(ptr);
 }
 
+// Once 800 MiB are reserved, a 12 MiB request's new segment is an eighth of that, 100 MiB: a later
+// request of another size splits from it instead of reserving a segment of its own.
+TEST(CachingAllocator, GrowsABigRequestsSegmentToAnEighthOfWhatIsReserved) {
+  FakeDeviceAllocator fake(4 * kGiB);
+  void* held = fake.allocator.allocate(800 * kMiB);
+  void* first = fake.allocator.allocate(12 * kMiB);
+  EXPECT_EQ(fake.allocator.stats().reserved_bytes, 800 * kMiB + 100 * kMiB);
+  void* second = fake.allocator.allocate(30 * kMiB);
+  EXPECT_EQ(fake.device.allocation_calls(), 2u);
+  EXPECT_EQ(static_cast<char*>(second), static_cast<char*>(first) + 12 * kMiB);
+  for (void* ptr : {held, first, second}) fake.allocator.deallocate(ptr);
+}
+
+// Where the grown segment would pass the cap, the request gets a segment of its own size.
+TEST(CachingAllocator, FallsBackToAnExactSegmentWhereTheGrownOneWouldPassTheCap) {
+  FakeDeviceAllocator fake(4 * kGiB, CachingAllocatorOptions{820 * kMiB});
+  void* held = fake.allocator.allocate(800 * kMiB);
+  void* first = fake.allocator.allocate(12 * kMiB);
+  EXPECT_EQ(fake.allocator.stats().reserved_bytes, 812 * kMiB);
+  for (void* ptr : {held, first}) fake.allocator.deallocate(ptr);
+}
+
 TEST(CachingAllocator, CarvesSmallRequestsFromOneSegmentSideBySide) {
   FakeDeviceAllocator fake(64 * kMiB);
   char* a = as_bytes(fake.allocator.allocate(1000));  // 1024 bytes
