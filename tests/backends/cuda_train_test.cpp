@@ -1,5 +1,6 @@
 // Training ResNet-50 on the CUDA backend: it learns (the loss of one batch falls), one step lands
-// where the CPU backend's does, and from the third step on it takes no memory from the device.
+// where the CPU backend's does. (That a step takes no memory from the device from the third on is
+// tests/device_memory, which must have the GPU to itself.)
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "backends/cuda_backend_for_tests.h"
+#include "backends/training_batch.h"
 #include "core/rng.h"
 #include "gpu_skip.h"
 #include "memory/buffer.h"
@@ -24,38 +26,8 @@ namespace {
 constexpr int kClasses = 101;
 const SgdParams kSgd{0.01f, 0.9f, 1e-4f, 0.0f, false};
 
-// Random normal images with the given labels, on the host.
-struct HostBatch {
-  int n, size;
-  std::vector<float> images;
-  std::vector<std::int32_t> labels;
-};
-
-HostBatch make_batch(int size, const std::vector<std::int32_t>& labels) {
-  const int n = static_cast<int>(labels.size());
-  HostBatch batch{n, size, std::vector<float>(static_cast<std::size_t>(n) * 3 * size * size),
-                  labels};
-  Rng rng(2024);
-  for (float& value : batch.images) value = static_cast<float>(rng.normal());
-  return batch;
-}
-
 // tests/train/train_step_test's batch: 4 images of 32×32.
 HostBatch small_batch() { return make_batch(32, {3, 17, 42, 99}); }
-
-// The batch copied into `backend`'s memory, as the training loop has it.
-struct DeviceBatch {
-  OwnedTensor images, labels;
-};
-
-DeviceBatch to_device(Backend& backend, const HostBatch& batch) {
-  DeviceBatch device{OwnedTensor(backend.allocator(), {batch.n, 3, batch.size, batch.size},
-                                 DType::F32, backend.device()),
-                     OwnedTensor(backend.allocator(), {batch.n}, DType::I32, backend.device())};
-  backend.copy_from_host(device.images, batch.images.data());
-  backend.copy_from_host(device.labels, batch.labels.data());
-  return device;
-}
 
 reference::HostTensor<float> to_host(Backend& backend, const Tensor& tensor) {
   reference::HostTensor<float> host(tensor.shape());
@@ -161,43 +133,6 @@ TEST(CudaTraining, OneStepLandsWhereTheCpuBackendsDoes) {
   EXPECT_LE(conv1_error, conv1_limit);
   EXPECT_GT(spread, 0.0)
       << "the yardstick runs changed nothing: the comparison would demand equality";
-}
-
-// DESIGN.md: after the second step a training step makes no raw device allocation and the
-// device's free memory stays flat. The allocator's count catches a request the cache cannot meet;
-// cudaMemGetInfo also catches memory that cuDNN or cuBLAS take behind the allocator's back.
-TEST(CudaTraining, FromTheThirdStepOnNothingIsAllocatedFromTheDevice) {
-  R50_REQUIRE_GPU_OR_SKIP();
-  Backend& backend = cuda();
-  Allocator& allocator = backend.allocator();
-  const DeviceBatch batch = to_device(backend, make_batch(64, {3, 17, 42, 99, 0, 58, 73, 100}));
-  ResNet50 model(backend, kClasses);
-  model.initialize(0);
-  TrainStep step(model, kSgd);
-  for (int i = 0; i < 2; ++i) step.run(batch.images, batch.labels);
-  backend.synchronize();
-  const AllocatorStats after_second = allocator.stats();
-
-  std::vector<AllocatorStats> stats;
-  std::vector<std::size_t> device_free;
-  for (int i = 3; i <= 5; ++i) {
-    step.run(batch.images, batch.labels);
-    backend.synchronize();
-    std::size_t free_bytes = 0, total_bytes = 0;
-    ASSERT_EQ(cudaMemGetInfo(&free_bytes, &total_bytes), cudaSuccess);
-    stats.push_back(allocator.stats());
-    device_free.push_back(free_bytes);
-  }
-  for (int i = 0; i < 3; ++i) {
-    std::cout << "after step " << i + 3 << ": " << stats[i].raw_allocation_count
-              << " raw allocations (" << after_second.raw_allocation_count << " after step 2), "
-              << stats[i].allocated_bytes << " bytes allocated, " << stats[i].reserved_bytes
-              << " reserved; the device has " << device_free[i] << " bytes free\n";
-    EXPECT_EQ(stats[i].raw_allocation_count, after_second.raw_allocation_count) << "step " << i + 3;
-    EXPECT_EQ(stats[i].reserved_bytes, after_second.reserved_bytes) << "step " << i + 3;
-    EXPECT_EQ(stats[i].allocated_bytes, after_second.allocated_bytes) << "step " << i + 3;
-    EXPECT_EQ(device_free[i], device_free[0]) << "step " << i + 3;
-  }
 }
 
 }  // namespace
