@@ -1,17 +1,15 @@
-// defines: format_bytes, memory_summary, describe_memory_limit
+// defines: memory_summary, describe_memory_limit
 #pragma once
 
 #include <cstddef>
 #include <string>
 
+#include "core/bytes.h"
 #include "memory/allocator.h"
 #include "memory/memory_limit.h"
 #include "ops/backend.h"
 
 namespace r50 {
-
-// "512 bytes", "3.50 MiB", "5.62 GiB".
-std::string format_bytes(std::size_t bytes);
 
 // One line for a person: peak allocated, peak reserved, their ratio, raw allocations and
 // out-of-memory count, as the allocator's statistics have them.

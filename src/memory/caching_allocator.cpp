@@ -8,6 +8,8 @@
 #include <tuple>
 #include <utility>
 
+#include "core/bytes.h"
+
 namespace r50 {
 
 // A piece of a segment: handed out, cached free in its pool, or waiting for another stream's work.
@@ -39,23 +41,6 @@ bool CachingAllocator::BlockOrder::operator()(const Block* a, const Block* b) co
   };
   return key(a) < key(b);
 }
-
-namespace {
-
-std::string human_bytes(std::size_t bytes) {
-  char text[32];
-  const double value = static_cast<double>(bytes);
-  if (bytes >= (std::size_t(1) << 30)) {
-    std::snprintf(text, sizeof text, "%.2f GiB", value / (1 << 30));
-  } else if (bytes >= (std::size_t(1) << 20)) {
-    std::snprintf(text, sizeof text, "%.2f MiB", value / (1 << 20));
-  } else {
-    std::snprintf(text, sizeof text, "%zu bytes", bytes);
-  }
-  return text;
-}
-
-}  // namespace
 
 std::size_t CachingAllocator::round_request(std::size_t bytes) {
   return std::max(kRound, (bytes + kRound - 1) / kRound * kRound);
@@ -249,18 +234,18 @@ void CachingAllocator::throw_out_of_memory(std::size_t bytes, std::size_t rounde
   }
   const DeviceMemoryInfo device = raw_->memory_info();
   std::ostringstream message;
-  message << "out of memory on " << raw_->name() << ": asked for " << human_bytes(rounded ? rounded : bytes) << " ("
+  message << "out of memory on " << raw_->name() << ": asked for " << format_bytes(rounded ? rounded : bytes) << " ("
           << bytes << " bytes";
-  if (segment) message << ", a new segment of " << human_bytes(segment);
+  if (segment) message << ", a new segment of " << format_bytes(segment);
   message << ") with "
-          << human_bytes(stats_.allocated_bytes) << " allocated and " << human_bytes(stats_.reserved_bytes)
-          << " reserved, of which " << human_bytes(cached) << " is reserved but free (largest free block "
-          << human_bytes(largest) << ")";
+          << format_bytes(stats_.allocated_bytes) << " allocated and " << format_bytes(stats_.reserved_bytes)
+          << " reserved, of which " << format_bytes(cached) << " is reserved but free (largest free block "
+          << format_bytes(largest) << ")";
   if (device.total_bytes) {
-    message << "; the device has " << human_bytes(device.free_bytes) << " free of "
-            << human_bytes(device.total_bytes);
+    message << "; the device has " << format_bytes(device.free_bytes) << " free of "
+            << format_bytes(device.total_bytes);
   }
-  if (options_.limit_bytes) message << "; the limit is " << human_bytes(options_.limit_bytes);
+  if (options_.limit_bytes) message << "; the limit is " << format_bytes(options_.limit_bytes);
   message << ". A smaller batch may fit: bench_resnet50 --find-max-batch finds the largest.";
   throw OutOfMemory(message.str(), __FILE__, __LINE__, bytes);
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "core/bytes.h"
 #include "core/error.h"
 
 namespace r50 {
@@ -30,13 +31,10 @@ std::size_t MemoryLimit::bytes_of(std::size_t device_total) const {
 }
 
 std::string MemoryLimit::str() const {
-  char text[64];
   if (none()) return "none";
-  if (fraction > 0.0) {
-    std::snprintf(text, sizeof text, "%g%% of the device", fraction * 100.0);
-  } else {
-    std::snprintf(text, sizeof text, "%.2f GiB", static_cast<double>(bytes) / 1073741824.0);
-  }
+  if (fraction == 0.0) return format_bytes(bytes);
+  char text[64];
+  std::snprintf(text, sizeof text, "%g%% of the device", fraction * 100.0);
   return text;
 }
 
