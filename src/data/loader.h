@@ -21,7 +21,7 @@ struct LoaderOptions {
   bool train = true;  // augment_train, shuffled each epoch; false: augment_eval in index order
   bool drop_last = false;  // drop an epoch's last, short batch
   std::uint64_t seed = 0;
-  int prefetch = 0;  // batches decoded ahead of the consumer; 0: two per worker
+  int prefetch = 0;  // batches decoded ahead of the consumer; 0: two per worker, at most 8
   DecodeLimits limits;
 };
 
@@ -78,10 +78,13 @@ class Loader {
   // Starts epoch `epoch` (0, 1, ...): discards whatever was decoded ahead for another epoch.
   void start_epoch(std::int64_t epoch);
   // The epoch's next batch, waiting for it if need be; nothing at the end of the epoch or after
-  // stop(). Every batch handed out must be destroyed before the Loader.
+  // stop(). A batch none of whose images decoded is passed over (its index is missing from the
+  // epoch). Throws before the first start_epoch(), and when the caller holds every prefetch slot
+  // (nothing could ever arrive). Every batch handed out must be destroyed before the Loader.
   std::optional<LoadedBatch> next();
   // Workers finish the image in hand and exit; next() returns nothing from then on. Safe to call
-  // from another thread (a signal handler's thread, say) and more than once.
+  // from another thread, such as one that waits for signals (not from inside a signal handler: it
+  // takes a lock), and more than once.
   void stop();
 
   std::int64_t batches_per_epoch() const;
