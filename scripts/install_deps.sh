@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # usage: scripts/install_deps.sh [--tests]
 # Installs the Debian packages the build needs that are missing (apt-get, as root or through sudo);
-# --tests adds GoogleTest and torchvision for the test suite. The CUDA toolkit (nvcc, cuDNN,
-# cuBLAS) is not a Debian package here: it must already be installed, e.g. under /usr/local/cuda.
+# --tests adds, for the test suite, GoogleTest, torchvision and matplotlib's sample photograph
+# (python-matplotlib-data), from which make_food101_fixture crops its images. The CUDA toolkit
+# (nvcc, cuDNN, cuBLAS) is not a Debian package here: it must already be installed, e.g. under
+# /usr/local/cuda.
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libopenblas-dev libcli11-dev nlohmann-json3-dev libstb-dev
           libbenchmark-dev python3)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(libgtest-dev python3-torchvision python3-numpy)
+  packages+=(libgtest-dev python3-torchvision python3-numpy python-matplotlib-data)
 fi
 
 missing=()
