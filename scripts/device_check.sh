@@ -5,8 +5,8 @@
 #     a PyTorch Python environment), builds for this GPU only (or uses --build-dir, a build made
 #     elsewhere), runs every GPU test with R50_REQUIRE_GPU=1 (a skip is a failure) and
 #     compute-sanitizer memcheck over the kernel tests.
-#   --perf adds bench_resnet50 (batch 64, 224x224, fp32) and the PyTorch peer on the same GPU, with
-#     their ratio.
+#   --perf adds bench_resnet50 (batch 64, 224x224, fp32) on synthetic data and end to end over a
+#     Food-101-layout fixture, and the PyTorch peer on the same GPU, with their ratio.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
@@ -118,6 +118,16 @@ bench() {
     --benchmark_out="$out/bench_resnet50.json" --benchmark_out_format=json
 }
 
+# End to end over a Food-101-layout fixture: loader, upload on the copy stream, compute.
+bench_food101() {
+  local photo=/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg
+  [[ -f $photo ]] || photo=.deps/photos/grace_hopper.jpg
+  "$build/src/make_food101_fixture" --out "$build/food101_fixture" --classes 10 --images 64 --source "$photo" &&
+    "$build/bench/bench_resnet50" --device cuda --dataset food101 --data-dir "$build/food101_fixture" \
+      --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
+      --benchmark_out="$out/bench_food101.json" --benchmark_out_format=json
+}
+
 peer() {
   python3 scripts/peer_pytorch.py --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
     --json "$out/peer_pytorch.json"
@@ -139,7 +149,7 @@ EOF
 }
 
 export build out cmake_options_text="${cmake_options[*]}"
-export -f machine configure gpu_tests memcheck bench peer ratios
+export -f machine configure gpu_tests memcheck bench bench_food101 peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -149,6 +159,7 @@ phase gpu_tests 300 gpu_tests
 phase memcheck 300 memcheck
 if ((perf)); then
   phase bench 180 bench
+  phase bench_food101 180 bench_food101
   phase peer 180 peer
   phase ratios 30 ratios
 fi

@@ -2,8 +2,8 @@
 # usage: scripts/vendor_deps.sh [DIR]   (default: .deps)
 # Copies the small dependencies a GPU machine without Debian's -dev packages lacks into DIR, from
 # this machine's Debian packages: CLI11, nlohmann-json and stb headers, GoogleTest's sources,
-# Google Benchmark's library with its CMake package, and cuDNN's headers (for a machine whose
-# cuDNN came without them). Configure there with -DR50_DEPS_DIR=DIR (scripts/device_check.sh
+# Google Benchmark's library with its CMake package, cuDNN's headers (for a machine whose cuDNN
+# came without them), and the photograph the Food-101 fixture is made from. Configure there with -DR50_DEPS_DIR=DIR (scripts/device_check.sh
 # does when DIR is .deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +22,6 @@ cp -r "/usr/$lib/cmake/benchmark" "$dir/$lib/cmake/"
 for file in /usr/$lib/libbenchmark.so.1* /usr/$lib/libbenchmark_main.a; do cp -L "$file" "$dir/$lib/"; done
 ln -sf libbenchmark.so.1debian "$dir/$lib/libbenchmark.so"
 cp /usr/local/cuda/include/cudnn*.h "$dir/include/"
+# The photograph make_food101_fixture builds its images from (Debian's python-matplotlib-data).
+mkdir -p "$dir/photos" && cp /usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg "$dir/photos/"
 du -sh "$dir"

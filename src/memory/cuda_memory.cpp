@@ -82,6 +82,23 @@ void CudaMemory::destroy_event(void* event) {
   check(cudaEventDestroy(static_cast<cudaEvent_t>(event)), "cudaEventDestroy");
 }
 
+void* PinnedHostMemory::allocate(std::size_t bytes) {
+  void* ptr = nullptr;
+  const cudaError_t status = cudaHostAlloc(&ptr, bytes, cudaHostAllocDefault);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  check(status, "cudaHostAlloc");
+  return ptr;
+}
+
+void PinnedHostMemory::release(void* ptr) { check(cudaFreeHost(ptr), "cudaFreeHost"); }
+
+std::unique_ptr<Allocator> make_pinned_host_allocator() {
+  return std::make_unique<CachingAllocator>(std::make_unique<PinnedHostMemory>());
+}
+
 std::unique_ptr<Allocator> make_cuda_device_allocator(int device, std::size_t limit_bytes) {
   return std::make_unique<CachingAllocator>(std::make_unique<CudaMemory>(device),
                                             CachingAllocatorOptions{limit_bytes});

@@ -1,4 +1,4 @@
-// defines: CudaMemory, make_cuda_device_allocator
+// defines: CudaMemory, PinnedHostMemory, make_cuda_device_allocator, make_pinned_host_allocator
 #pragma once
 
 #include <memory>
@@ -25,6 +25,18 @@ class CudaMemory final : public RawMemory {
  private:
   int device_;
 };
+
+// Page-locked host memory (cudaHostAlloc), from which copies to a GPU run asynchronously: the
+// loader's batches live there when a GPU trains on them.
+class PinnedHostMemory final : public RawMemory {
+ public:
+  std::string name() const override { return "pinned host"; }
+  void* allocate(std::size_t bytes) override;
+  void release(void* ptr) override;
+};
+
+// A CachingAllocator over pinned host memory.
+std::unique_ptr<Allocator> make_pinned_host_allocator();
 
 // The device allocator the CUDA backend uses: a CachingAllocator over cudaMalloc on `device`, its
 // reserved memory capped at `limit_bytes` (0: no cap).

@@ -73,6 +73,19 @@ class Backend {
   virtual void copy(const Tensor& dst, const Tensor& src) = 0;  // same dtype and shape
   virtual void fill(const Tensor& dst, float value) = 0;        // F32
 
+  // Input batches, copied while the previous step computes. upload() enqueues the copy of
+  // dst.nbytes() bytes from `host` (pinned memory, on a GPU, for the copy to run asynchronously)
+  // on the backend's copy stream, after the compute work enqueued so far (which may still read
+  // dst); wait_for_upload() makes compute enqueued from then on wait for it; finish_upload() waits
+  // on the host until the copy is done, so that `host` may be reused, and ends the ticket. Every
+  // ticket must be finished. On the CPU the copy is done at once.
+  struct UploadTicket {
+    void* event = nullptr;
+  };
+  virtual UploadTicket upload(const Tensor& dst, const void* host) = 0;
+  virtual void wait_for_upload(const UploadTicket& ticket) = 0;
+  virtual void finish_upload(UploadTicket& ticket) = 0;
+
   // Convolution. x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q] with P, Q from
   // conv2d_output_shape. Each overwrites its output (no accumulation).
   virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,

@@ -55,6 +55,11 @@ void CpuBackend::copy_to_host(void* host, const Tensor& src) {
   if (src.nbytes()) std::memmove(host, src.data(), src.nbytes());
 }
 
+Backend::UploadTicket CpuBackend::upload(const Tensor& dst, const void* host) {
+  copy_from_host(dst, host);
+  return {};
+}
+
 void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
   check_copy(dst, src, device());
   if (src.nbytes()) std::memmove(dst.data(), src.data(), src.nbytes());

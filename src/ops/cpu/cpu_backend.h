@@ -31,6 +31,9 @@ class CpuBackend final : public Backend {
   void copy_to_host(void* host, const Tensor& src) override;
   void copy(const Tensor& dst, const Tensor& src) override;
   void fill(const Tensor& dst, float value) override;
+  UploadTicket upload(const Tensor& dst, const void* host) override;
+  void wait_for_upload(const UploadTicket&) override {}
+  void finish_upload(UploadTicket&) override {}
 
   void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                       const Conv2dParams& params) override;

@@ -2,6 +2,8 @@
 
 #include <cuda_runtime.h>
 
+#include <utility>
+
 #include "kernels.h"
 #include "memory/cuda_memory.h"
 #include "ops/cuda/cublas_check.h"
@@ -48,6 +50,7 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
   info_ = query_device(options.gpu);
   allocator_ = make_cuda_device_allocator(options.gpu, options.memory_limit.bytes_of(info_.memory_bytes));
   R50_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  R50_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
   R50_CUBLAS_CHECK(cublasCreate(&cublas_));
   R50_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   R50_CUBLAS_CHECK(cublasGetVersion(cublas_, &info_.cublas_loaded_version));
@@ -64,6 +67,8 @@ CudaBackend::~CudaBackend() {
   ones_.reset();
   if (cublas_) cublasDestroy(cublas_);
   cublas_workspace_.reset();
+  if (copy_stream_ && cudaStreamSynchronize(copy_stream_) != cudaSuccess) cudaGetLastError();
+  if (copy_stream_) cudaStreamDestroy(copy_stream_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -97,6 +102,36 @@ void CudaBackend::copy_to_host(void* host, const Tensor& src) {
     R50_CUDA_CHECK(cudaMemcpyAsync(host, src.data(), src.nbytes(), cudaMemcpyDeviceToHost, stream_));
   }
   synchronize();  // the caller reads `host` next
+}
+
+Backend::UploadTicket CudaBackend::upload(const Tensor& dst, const void* host) {
+  R50_CHECK(dst.defined() && dst.device() == device(), "upload: dst is ", dst.str(),
+            " but expected a tensor on ", device().str());
+  R50_CHECK(host || dst.nbytes() == 0, "upload: the host pointer is null");
+  // The copy stream first waits for the compute enqueued so far, which may still read dst.
+  cudaEvent_t computed = nullptr, copied = nullptr;
+  R50_CUDA_CHECK(cudaEventCreateWithFlags(&computed, cudaEventDisableTiming));
+  R50_CUDA_CHECK(cudaEventRecord(computed, stream_));
+  R50_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, computed, 0));
+  R50_CUDA_CHECK(cudaEventDestroy(computed));  // released once it has completed
+  if (dst.nbytes()) {
+    R50_CUDA_CHECK(cudaMemcpyAsync(dst.data(), host, dst.nbytes(), cudaMemcpyHostToDevice, copy_stream_));
+  }
+  R50_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+  R50_CUDA_CHECK(cudaEventRecord(copied, copy_stream_));
+  return {copied};
+}
+
+void CudaBackend::wait_for_upload(const UploadTicket& ticket) {
+  R50_CHECK(ticket.event, "wait_for_upload: the ticket was finished or never issued");
+  R50_CUDA_CHECK(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(ticket.event), 0));
+}
+
+void CudaBackend::finish_upload(UploadTicket& ticket) {
+  R50_CHECK(ticket.event, "finish_upload: the ticket was finished or never issued");
+  const auto event = static_cast<cudaEvent_t>(std::exchange(ticket.event, nullptr));
+  R50_CUDA_CHECK(cudaEventSynchronize(event));
+  R50_CUDA_CHECK(cudaEventDestroy(event));
 }
 
 void CudaBackend::copy(const Tensor& dst, const Tensor& src) {

@@ -43,6 +43,9 @@ class CudaBackend final : public Backend {
   void copy_to_host(void* host, const Tensor& src) override;
   void copy(const Tensor& dst, const Tensor& src) override;
   void fill(const Tensor& dst, float value) override;
+  UploadTicket upload(const Tensor& dst, const void* host) override;
+  void wait_for_upload(const UploadTicket& ticket) override;
+  void finish_upload(UploadTicket& ticket) override;
 
   void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                       const Conv2dParams& params) override;
@@ -103,6 +106,7 @@ class CudaBackend final : public Backend {
   // Declared first so that it is destroyed last: everything below returns memory to it.
   std::unique_ptr<Allocator> allocator_;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t copy_stream_ = nullptr;  // uploads of input batches, beside the compute
   cublasHandle_t cublas_ = nullptr;
   Buffer cublas_workspace_;
   Buffer ones_;

@@ -1,0 +1,44 @@
+// defines: Food101RunOptions, Food101Result, run_food101
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "data/loader.h"
+#include "memory/allocator.h"
+#include "ops/backend.h"
+
+namespace r50 {
+
+struct Food101RunOptions {
+  std::string data_dir;
+  int batch_size = 64;
+  int image_size = 224;
+  int workers = 0;  // 0: every core
+  int steps = 0;    // measured steps; 0: whole epochs
+  int epochs = 1;   // measured epochs, when steps is 0
+  int warmup = 2;   // steps before the measurement, on the first batches of epoch 0
+  std::uint64_t seed = 0;
+  bool strict = false;
+};
+
+struct Food101Result {
+  int classes = 0;
+  std::int64_t train_images = 0;   // in the index
+  std::int64_t skipped_lines = 0;  // index lines passed over
+  std::int64_t steps = 0;          // measured
+  std::int64_t images = 0;         // trained on in the measured steps
+  double seconds = 0.0;
+  double data_wait_seconds = 0.0;  // the measured steps' wait for the loader
+  float final_loss = 0.0f;
+  LoaderStats loader;              // the whole run, warm-up included
+};
+
+// Trains ResNet-50 over the Food-101 training split under `data_dir`, end to end: the loader's
+// workers decode and augment, the input pipeline uploads and normalises on the device, SGD with
+// lr 0.1·batch/256, momentum 0.9, weight decay 1e-4. Drop-last, so every step has a full batch.
+// A line of progress goes to `progress` every few seconds.
+Food101Result run_food101(Backend& backend, const Food101RunOptions& options, std::ostream& progress);
+
+}  // namespace r50
