@@ -1,6 +1,7 @@
-// bench_loader: how fast this machine's CPU turns Food-101 JPEGs into training batches: stb_image
-// decoding alone, augmentation alone, and the Loader (read, decode, RandomResizedCrop, flip) with
-// one worker and with every core. Flags starting with --benchmark_ go to Google Benchmark.
+// bench_loader: how fast this machine's CPU turns Food-101 JPEGs into training batches: JPEG
+// decoding alone (libjpeg-turbo or stb_image, whichever the build has), augmentation alone, and the
+// Loader (read, decode, RandomResizedCrop, flip) with one worker and with every core. Flags starting
+// with --benchmark_ go to Google Benchmark.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
@@ -75,7 +76,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// stb_image alone, one thread: read and decode each file, nothing else.
+// The decoder alone, one thread: read and decode each file, nothing else.
 void decode_only(benchmark::State& state, const std::string& name, const std::vector<std::string>* paths) {
   double images = 0, pixels = 0, skipped = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -168,7 +169,8 @@ struct TemporaryFolder {
 };
 
 void print_summary(const std::vector<std::pair<std::string, std::string>>& rows) {
-  std::printf("\n%-44s %12s %12s\n", "", "images/s", "source MP/s");
+  std::printf("\nJPEG decoder: %s\n", r50::jpeg_decoder_name());
+  std::printf("%-44s %12s %12s\n", "", "images/s", "source MP/s");
   for (const auto& [name, label] : rows) {
     const auto found = results.find(name);
     if (found == results.end()) continue;
@@ -274,7 +276,9 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     };
-    add("decode/stb_image/threads:1", "decode alone (stb_image), 1 thread", decode_only, &decode_paths);
+    const std::string decoder = r50::jpeg_decoder_name();
+    add("decode/" + decoder + "/threads:1", "decode alone (" + decoder + "), 1 thread", decode_only,
+        &decode_paths);
     if (!augment_sources.empty()) {
       add("augment_train/img:" + size + "/threads:1", "augment alone (crop " + size + ", flip), 1 thread",
           augment_only, &augment_sources, &options);

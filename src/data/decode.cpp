@@ -10,7 +10,12 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
+
+#ifdef R50_WITH_TURBOJPEG
+#include <turbojpeg.h>
+#endif
 
 // The whole of stb_image lives in this translation unit. STB_IMAGE_STATIC keeps its symbols
 // private, so another copy elsewhere in a program cannot clash with this one. Only JPEG (the data
@@ -114,7 +119,82 @@ DecodeResult failure(std::string error) {
   return result;
 }
 
+// The verdicts every decoder reaches the same way once the header has given the image's size.
+std::optional<DecodeResult> refuse_before_decoding(const std::uint8_t* data, std::size_t size, int width,
+                                                   int height, const DecodeLimits& limits) {
+  const std::int64_t pixels = std::int64_t{width} * height;
+  if (pixels > limits.max_pixels) {
+    return failure(std::to_string(width) + "x" + std::to_string(height) + " pixels is over the " +
+                   megapixels(limits.max_pixels) + " MP budget");
+  }
+  if (is_jpeg(data, size) && jpeg_end(data, size) == JpegEnd::truncated) {
+    return failure("truncated (no end-of-image marker)");
+  }
+  return std::nullopt;
+}
+
+#ifdef R50_WITH_TURBOJPEG
+// One decompressor per thread: a TurboJPEG handle is not to be shared, and making one per image
+// would allocate libjpeg's state each time.
+struct TurboJpegDecompressor {
+  tjhandle handle = tjInitDecompress();
+  ~TurboJpegDecompressor() {
+    if (handle) tjDestroy(handle);
+  }
+  // After an error in tjDecompressHeader3, TurboJPEG 2.1 leaves the handle inside the header it
+  // gave up on, and every later file fails with "two SOI markers": a fresh handle starts clean.
+  void renew() {
+    if (handle) tjDestroy(handle);
+    handle = tjInitDecompress();
+  }
+};
+
+// libjpeg-turbo with flags 0: the accurate integer DCT and fancy (smooth) chroma upsampling, as PIL
+// decodes (so torchvision sees the same pixels). Its warnings ("Corrupt JPEG data: 3 extraneous
+// bytes before marker") leave a whole picture behind and are not failures, as in PIL; truncation
+// was refused before. CMYK and YCCK files (which libjpeg cannot turn into RGB), and files it
+// cannot read at all, are left to stb_image (nullopt), so this build accepts every file that the
+// stb_image build does and words their refusals the same way.
+std::optional<DecodeResult> decode_with_turbojpeg(const std::uint8_t* data, std::size_t size,
+                                                  const DecodeLimits& limits) {
+  thread_local TurboJpegDecompressor decompressor;
+  if (!decompressor.handle) return std::nullopt;
+  const auto succeeded = [&](int status) {
+    if (status == 0 || tjGetErrorCode(decompressor.handle) == TJERR_WARNING) return true;
+    decompressor.renew();
+    return false;
+  };
+  int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  if (!succeeded(
+          tjDecompressHeader3(decompressor.handle, data, size, &width, &height, &subsampling, &colorspace))) {
+    return std::nullopt;
+  }
+  if (std::optional<DecodeResult> refused = refuse_before_decoding(data, size, width, height, limits)) {
+    return refused;
+  }
+  if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) return std::nullopt;
+
+  DecodeResult result;
+  result.image.width = width;
+  result.image.height = height;
+  result.image.pixels.resize(std::size_t{3} * width * height);
+  if (!succeeded(tjDecompress2(decompressor.handle, data, size, result.image.pixels.data(), width, 0, height,
+                               TJPF_RGB, 0))) {
+    return std::nullopt;
+  }
+  return result;
+}
+#endif
+
 }  // namespace
+
+const char* jpeg_decoder_name() {
+#ifdef R50_WITH_TURBOJPEG
+  return "libjpeg-turbo";
+#else
+  return "stb_image";
+#endif
+}
 
 DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits) {
   if (size == 0) return failure("empty file");
@@ -122,6 +202,12 @@ DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, con
   const int length = static_cast<int>(size);
   const char* format = format_name(data, size);
   if (!format) return failure("not an image (neither JPEG nor PNG)");
+#ifdef R50_WITH_TURBOJPEG
+  if (is_jpeg(data, size)) {
+    std::optional<DecodeResult> decoded = decode_with_turbojpeg(data, size, limits);
+    if (decoded) return std::move(*decoded);
+  }
+#endif
 
   [[maybe_unused]] StbGuard guard;
   // Not every failure path of stb sets a reason: clear the last one, never to repeat it.
@@ -138,13 +224,8 @@ DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, con
   if (!readable) {
     return failure(std::string("corrupt or unsupported ") + format + " (" + failure_reason() + ")");
   }
-  const std::int64_t pixels = std::int64_t{width} * height;
-  if (pixels > limits.max_pixels) {
-    return failure(std::to_string(width) + "x" + std::to_string(height) + " pixels is over the " +
-                   megapixels(limits.max_pixels) + " MP budget");
-  }
-  if (is_jpeg(data, size) && jpeg_end(data, size) == JpegEnd::truncated) {
-    return failure("truncated (no end-of-image marker)");
+  if (std::optional<DecodeResult> refused = refuse_before_decoding(data, size, width, height, limits)) {
+    return std::move(*refused);
   }
 
   int decoded_width = 0, decoded_height = 0;

@@ -1,4 +1,4 @@
-// defines: Image, DecodeLimits, DecodeResult, decode_image_memory, decode_image_file
+// defines: Image, DecodeLimits, DecodeResult, decode_image_memory, decode_image_file, jpeg_decoder_name
 #pragma once
 
 #include <cstddef>
@@ -29,9 +29,14 @@ struct DecodeResult {
   bool ok() const { return error.empty(); }
 };
 
-// stb_image: JPEG (baseline and progressive), and the other formats it reads; always RGB, a
-// grayscale image expanded. Thread-safe.
+// JPEG (baseline, progressive and, with libjpeg-turbo, arithmetic-coded) and PNG; always RGB, a
+// grayscale image expanded. JPEGs go to libjpeg-turbo where the build found it (TurboJPEG, see
+// jpeg_decoder_name), with stb_image deciding the files it cannot read (CMYK among them); PNGs,
+// and every JPEG in a build without it, go to stb_image. Thread-safe.
 DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits = {});
 DecodeResult decode_image_file(const std::string& path, const DecodeLimits& limits = {});
+
+// The JPEG decoder compiled in: "libjpeg-turbo" or "stb_image", for reports.
+const char* jpeg_decoder_name();
 
 }  // namespace r50
