@@ -3,6 +3,8 @@
 // Loader (read, decode, RandomResizedCrop, flip) with one worker and with every core. Flags starting
 // with --benchmark_ go to Google Benchmark.
 #include <benchmark/benchmark.h>
+
+#include "command_line.h"
 #include <stdlib.h>
 
 #include <CLI/CLI.hpp>
@@ -182,10 +184,8 @@ void print_summary(const std::vector<std::pair<std::string, std::string>>& rows)
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> benchmark_args{argv[0]}, our_args{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    (std::string(argv[i]).rfind("--benchmark_", 0) == 0 ? benchmark_args : our_args).push_back(argv[i]);
-  }
+  // Google Benchmark's own flags pass through; everything else is ours.
+  r50::CommandLine line = r50::split_benchmark_flags(argc, argv);
 
   Options options;
   CLI::App app{
@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", options.seed, "augmentation and fixture seed")->capture_default_str();
   try {
-    app.parse(static_cast<int>(our_args.size()), our_args.data());
+    app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
@@ -291,9 +291,9 @@ int main(int argc, char** argv) {
           &options, workers, mean_source_pixels);
     }
 
-    int benchmark_argc = static_cast<int>(benchmark_args.size());
-    benchmark::Initialize(&benchmark_argc, benchmark_args.data());
-    if (benchmark::ReportUnrecognizedArguments(benchmark_argc, benchmark_args.data())) return 2;
+    int benchmark_argc = static_cast<int>(line.benchmark.size());
+    benchmark::Initialize(&benchmark_argc, line.benchmark.data());
+    if (benchmark::ReportUnrecognizedArguments(benchmark_argc, line.benchmark.data())) return 2;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     print_summary(rows);

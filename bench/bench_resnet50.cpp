@@ -11,6 +11,8 @@
 #include <CLI/CLI.hpp>
 #include <benchmark/benchmark.h>
 
+#include "command_line.h"
+
 #include "core/rng.h"
 #include "find_max_batch.h"
 #include "food101_run.h"
@@ -145,10 +147,7 @@ std::string human_duration(double seconds) {
 
 int main(int argc, char** argv) {
   // Google Benchmark's own flags pass through; everything else is ours.
-  std::vector<char*> benchmark_args{argv[0]}, our_args{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    (std::string(argv[i]).rfind("--benchmark_", 0) == 0 ? benchmark_args : our_args).push_back(argv[i]);
-  }
+  r50::CommandLine line = r50::split_benchmark_flags(argc, argv);
 
   Options options;
   CLI::App app{"Trains ResNet-50 (torchvision v1.5) on synthetic data (compute alone) or over Food-101\n"
@@ -191,7 +190,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", options.seed, "weights and synthetic data")->capture_default_str();
   try {
-    app.parse(static_cast<int>(our_args.size()), our_args.data());
+    app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
@@ -266,9 +265,9 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     }
-    int benchmark_argc = static_cast<int>(benchmark_args.size());
-    benchmark::Initialize(&benchmark_argc, benchmark_args.data());
-    if (benchmark::ReportUnrecognizedArguments(benchmark_argc, benchmark_args.data())) return 2;
+    int benchmark_argc = static_cast<int>(line.benchmark.size());
+    benchmark::Initialize(&benchmark_argc, line.benchmark.data());
+    if (benchmark::ReportUnrecognizedArguments(benchmark_argc, line.benchmark.data())) return 2;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     if (measurement.images_per_second > 0) {
