@@ -2,12 +2,8 @@
 // decoding alone (libjpeg-turbo or stb_image, whichever the build has), augmentation alone, and the
 // Loader (read, decode, RandomResizedCrop, flip) with one worker and with every core. Flags starting
 // with --benchmark_ go to Google Benchmark.
-#include <benchmark/benchmark.h>
-
-#include "command_line.h"
 #include <stdlib.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,7 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+#include <benchmark/benchmark.h>
+
 #include "cli/food101_fixture.h"
+#include "command_line.h"
 #include "data/augment.h"
 #include "data/decode.h"
 #include "data/food101_index.h"
