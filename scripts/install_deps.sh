@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libopenblas-dev libcli11-dev nlohmann-json3-dev libstb-dev
-          libturbojpeg0-dev libbenchmark-dev python3)
+          libturbojpeg0-dev libjpeg62-turbo-dev libbenchmark-dev python3)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(libgtest-dev python3-torchvision python3-numpy python-matplotlib-data)
 fi

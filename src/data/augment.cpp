@@ -170,13 +170,29 @@ void flip_horizontal(std::uint8_t* pixels, int width, int height) {
   }
 }
 
+TrainDraws train_draws(int width, int height, std::uint64_t seed, std::uint64_t epoch, std::uint64_t index) {
+  Rng rng = Rng::keyed(seed, epoch, index);
+  TrainDraws draws;
+  draws.box = random_resized_crop_box(width, height, rng);
+  draws.flip = rng.uniform() < 0.5;
+  return draws;
+}
+
 void augment_train(const Image& source, int size, std::uint64_t seed, std::uint64_t epoch,
                    std::uint64_t index, std::uint8_t* out) {
   check_image(source);
-  Rng rng = Rng::keyed(seed, epoch, index);
-  const CropBox box = random_resized_crop_box(source.width, source.height, rng);
-  resize_crop(source, box, size, size, out);
-  if (rng.uniform() < 0.5) flip_horizontal(out, size, size);
+  const TrainDraws draws = train_draws(source.width, source.height, seed, epoch, index);
+  augment_train_region(source, CropBox{0, 0, source.width, source.height}, draws, size, out);
+}
+
+void augment_train_region(const Image& pixels, const CropBox& region, const TrainDraws& draws, int size,
+                          std::uint8_t* out) {
+  check_image(pixels);
+  R50_CHECK(pixels.width == region.width && pixels.height == region.height, "augment_train_region: ",
+            pixels.width, "x", pixels.height, " pixels for a ", region.width, "x", region.height, " region");
+  const CropBox box{draws.box.x - region.x, draws.box.y - region.y, draws.box.width, draws.box.height};
+  resize_crop(pixels, box, size, size, out);
+  if (draws.flip) flip_horizontal(out, size, size);
 }
 
 // torchvision's Resize(int) then CenterCrop: the shorter side becomes `resized`, the longer

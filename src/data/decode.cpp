@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <csetjmp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -16,6 +19,11 @@
 #ifdef R50_WITH_TURBOJPEG
 #include <turbojpeg.h>
 #endif
+#ifdef R50_WITH_JPEGLIB
+#include <jpeglib.h>  // after <cstdio>: it uses FILE and size_t without including their headers
+#endif
+
+#include "core/error.h"
 
 // The whole of stb_image lives in this translation unit. STB_IMAGE_STATIC keeps its symbols
 // private, so another copy elsewhere in a program cannot clash with this one. Only JPEG (the data
@@ -186,6 +194,177 @@ std::optional<DecodeResult> decode_with_turbojpeg(const std::uint8_t* data, std:
 }
 #endif
 
+void check_region(const CropBox& box, int width, int height) {
+  R50_CHECK(box.width > 0 && box.height > 0 && box.x >= 0 && box.y >= 0 && box.x <= width - box.width &&
+                box.y <= height - box.height,
+            "decode_image_region: the region ", box.width, "x", box.height, " at (", box.x, ", ", box.y,
+            ") is not inside the ", width, "x", height, " image");
+}
+
+#ifdef R50_WITH_JPEGLIB
+// libjpeg reports a fatal error by calling error_exit, which by default ends the process: ours
+// jumps back to the setjmp of the call in progress instead. Warnings (corrupt but decodable data)
+// are ignored, as in the TurboJPEG path, and nothing is printed.
+struct JpegErrorManager {
+  jpeg_error_mgr fields;  // first, so that a j_common_ptr's err can be cast back to this struct
+  std::jmp_buf jump;
+};
+
+[[noreturn]] void jump_back(j_common_ptr cinfo) {
+  std::longjmp(reinterpret_cast<JpegErrorManager*>(cinfo->err)->jump, 1);
+}
+void ignore_message(j_common_ptr, int) {}
+void print_nothing(j_common_ptr) {}
+
+// One decompressor per thread, as for TurboJPEG: libjpeg's state is allocated once. After an
+// error, jpeg_abort_decompress returns it to its start, ready for the next file.
+struct LibjpegDecompressor {
+  jpeg_decompress_struct cinfo{};
+  JpegErrorManager error{};
+  LibjpegDecompressor() {
+    cinfo.err = jpeg_std_error(&error.fields);
+    error.fields.error_exit = jump_back;
+    error.fields.emit_message = ignore_message;
+    error.fields.output_message = print_nothing;
+    jpeg_create_decompress(&cinfo);
+  }
+  ~LibjpegDecompressor() { jpeg_destroy_decompress(&cinfo); }
+  LibjpegDecompressor(const LibjpegDecompressor&) = delete;
+  LibjpegDecompressor& operator=(const LibjpegDecompressor&) = delete;
+};
+
+// The two steps that call into libjpeg, each a plain function whose locals are trivial, so that
+// the longjmp of an error skips no destructor. Each returns false where libjpeg gave up, the
+// decompressor then reset.
+bool read_jpeg_header(jpeg_decompress_struct& cinfo, const std::uint8_t* data, std::size_t size) {
+  auto* error = reinterpret_cast<JpegErrorManager*>(cinfo.err);
+  if (setjmp(error->jump)) {
+    jpeg_abort_decompress(&cinfo);
+    return false;
+  }
+  jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(size));
+  jpeg_read_header(&cinfo, TRUE);
+  return true;
+}
+
+// Rows [box.y, box.y + box.height) and columns [box.x, box.x + box.width) into `out` (RGB,
+// box.width per row), with TurboJPEG's settings for flags 0 (accurate integer IDCT, fancy
+// upsampling), so the pixels are those of the whole decode. jpeg_crop_scanline widens the columns
+// it is given to whole iMCUs (it returns the first column and the width it kept);
+// jpeg_skip_scanlines entropy-decodes the rows above the box and keeps the context rows that
+// vertical upsampling needs (4:2:0, 4:4:0 match the whole decode without a margin). Only the
+// box's rows (and its iMCU columns) go through the IDCT, upsampling and colour conversion.
+bool decompress_jpeg_box(jpeg_decompress_struct& cinfo, const CropBox& box, std::uint8_t* out) {
+  auto* error = reinterpret_cast<JpegErrorManager*>(cinfo.err);
+  if (setjmp(error->jump)) {
+    jpeg_abort_decompress(&cinfo);
+    return false;
+  }
+  cinfo.out_color_space = JCS_RGB;
+  cinfo.dct_method = JDCT_ISLOW;
+  cinfo.do_fancy_upsampling = TRUE;
+  jpeg_start_decompress(&cinfo);
+  // One iMCU more on each side than the box: libjpeg-turbo 2.1 upsamples the first and last chroma
+  // column it keeps as if they were the image's edges, so that horizontally subsampled chroma
+  // (4:2:0, 4:2:2) would differ there from the whole decode. A whole iMCU beside the box gives
+  // every column of the box its true neighbours.
+  const int imcu_width = cinfo.max_h_samp_factor * cinfo.min_DCT_scaled_size;
+  const int image_width = static_cast<int>(cinfo.output_width);
+  const int left = std::max(box.x - imcu_width, 0);
+  const int right = std::min(box.x + box.width + imcu_width, image_width);
+  JDIMENSION first_column = static_cast<JDIMENSION>(left), columns = static_cast<JDIMENSION>(right - left);
+  if (right - left < image_width) jpeg_crop_scanline(&cinfo, &first_column, &columns);
+  const std::size_t skip = static_cast<std::size_t>(box.x) - first_column;
+  JSAMPARRAY row = (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo), JPOOL_IMAGE,
+                                               static_cast<JDIMENSION>(3 * columns), 1);
+  if (box.y > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(box.y));
+  for (int r = 0; r < box.height; ++r) {
+    if (jpeg_read_scanlines(&cinfo, row, 1) != 1) {
+      jpeg_abort_decompress(&cinfo);
+      return false;
+    }
+    std::memcpy(out + std::size_t{3} * box.width * r, row[0] + 3 * skip, std::size_t{3} * box.width);
+  }
+  // The rows below are entropy-decoded too, and the file read to its end, so that damage anywhere
+  // fails or warns as in the whole decode (bench_loader measured no cost against stopping here).
+  if (cinfo.output_scanline < cinfo.output_height) {
+    jpeg_skip_scanlines(&cinfo, cinfo.output_height - cinfo.output_scanline);
+  }
+  jpeg_finish_decompress(&cinfo);
+  return true;
+}
+
+// The region of a JPEG through libjpeg; nullopt for what it refuses (CMYK, YCCK, unreadable
+// headers, errors while decoding), which the caller decodes whole instead. `chosen` is set once
+// choose_region has been called, so that the caller never calls it twice.
+std::optional<DecodeResult> decode_region_with_libjpeg(const std::uint8_t* data, std::size_t size,
+                                                       const DecodeLimits& limits,
+                                                       const ChooseRegion& choose_region, CropBox* region,
+                                                       bool* chosen) {
+  thread_local LibjpegDecompressor decompressor;
+  jpeg_decompress_struct& cinfo = decompressor.cinfo;
+  if (!read_jpeg_header(cinfo, data, size)) return std::nullopt;
+  const int width = static_cast<int>(cinfo.image_width), height = static_cast<int>(cinfo.image_height);
+  std::optional<DecodeResult> refused = refuse_before_decoding(data, size, width, height, limits);
+  if (refused || cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK ||
+      cinfo.data_precision != 8) {
+    jpeg_abort_decompress(&cinfo);
+    return refused;
+  }
+  CropBox box;
+  try {
+    *chosen = true;
+    box = choose_region(width, height);
+    check_region(box, width, height);
+  } catch (...) {
+    jpeg_abort_decompress(&cinfo);
+    throw;
+  }
+  DecodeResult result;
+  result.image.width = box.width;
+  result.image.height = box.height;
+  result.image.pixels.resize(std::size_t{3} * box.width * box.height);
+  if (!decompress_jpeg_box(cinfo, box, result.image.pixels.data())) return std::nullopt;
+  *region = box;
+  return result;
+}
+#endif
+
+// The file's bytes, under the size cap; on failure, empty with `error` set.
+std::vector<std::uint8_t> read_image_file(const std::string& path, std::string* error) {
+  const auto fail = [&](std::string why) {
+    *error = std::move(why);
+    return std::vector<std::uint8_t>();
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(std::string("cannot read: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return fail(std::string("cannot read: ") + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) return fail("cannot read: not a regular file");
+  const auto size = static_cast<std::size_t>(info.st_size);
+  if (size > kMaxFileBytes) {
+    return fail("cannot read: " + std::to_string(size) + " bytes is over the " +
+                std::to_string(kMaxFileBytes >> 20) + " MiB cap on an image file");
+  }
+
+  std::vector<std::uint8_t> bytes(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t got = ::read(fd, bytes.data() + done, size - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return fail(std::string("cannot read: ") + std::strerror(errno));
+    if (got == 0) break;  // the file shrank while being read: decode what is there
+    done += static_cast<std::size_t>(got);
+  }
+  bytes.resize(done);
+  return bytes;
+}
+
 }  // namespace
 
 const char* jpeg_decoder_name() {
@@ -243,32 +422,45 @@ DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, con
 }
 
 DecodeResult decode_image_file(const std::string& path, const DecodeLimits& limits) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return failure(std::string("cannot read: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  std::string error;
+  const std::vector<std::uint8_t> bytes = read_image_file(path, &error);
+  if (!error.empty()) return failure(error);
+  return decode_image_memory(bytes.data(), bytes.size(), limits);
+}
 
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return failure(std::string("cannot read: ") + std::strerror(errno));
-  if (!S_ISREG(info.st_mode)) return failure("cannot read: not a regular file");
-  const auto size = static_cast<std::size_t>(info.st_size);
-  if (size > kMaxFileBytes) {
-    return failure("cannot read: " + std::to_string(size) + " bytes is over the " +
-                   std::to_string(kMaxFileBytes >> 20) + " MiB cap on an image file");
+DecodeResult decode_image_region_memory(const std::uint8_t* data, std::size_t size,
+                                        const DecodeLimits& limits, const ChooseRegion& choose_region,
+                                        CropBox* region) {
+  bool chosen = false;
+#ifdef R50_WITH_JPEGLIB
+  if (size > 0 && size <= static_cast<std::size_t>(INT_MAX) && is_jpeg(data, size)) {
+    std::optional<DecodeResult> decoded =
+        decode_region_with_libjpeg(data, size, limits, choose_region, region, &chosen);
+    if (decoded) return std::move(*decoded);
   }
+#endif
+  DecodeResult whole = decode_image_memory(data, size, limits);
+  if (!whole.ok()) return whole;
+  const int width = whole.image.width, height = whole.image.height;
+  if (!chosen) check_region(choose_region(width, height), width, height);
+  *region = CropBox{0, 0, width, height};
+  return whole;
+}
 
-  std::vector<std::uint8_t> bytes(size);
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t got = ::read(fd, bytes.data() + done, size - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return failure(std::string("cannot read: ") + std::strerror(errno));
-    if (got == 0) break;  // the file shrank while being read: decode what is there
-    done += static_cast<std::size_t>(got);
-  }
-  return decode_image_memory(bytes.data(), done, limits);
+DecodeResult decode_image_region_file(const std::string& path, const DecodeLimits& limits,
+                                      const ChooseRegion& choose_region, CropBox* region) {
+  std::string error;
+  const std::vector<std::uint8_t> bytes = read_image_file(path, &error);
+  if (!error.empty()) return failure(error);
+  return decode_image_region_memory(bytes.data(), bytes.size(), limits, choose_region, region);
+}
+
+bool jpeg_region_decoding() {
+#ifdef R50_WITH_JPEGLIB
+  return true;
+#else
+  return false;
+#endif
 }
 
 }  // namespace r50

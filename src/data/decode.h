@@ -1,8 +1,11 @@
-// defines: Image, DecodeLimits, DecodeResult, decode_image_memory, decode_image_file, jpeg_decoder_name
+// defines: Image, DecodeLimits, DecodeResult, CropBox, decode_image_memory, decode_image_file,
+//          decode_image_region_memory, decode_image_region_file, jpeg_decoder_name,
+//          jpeg_region_decoding
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,7 +39,32 @@ struct DecodeResult {
 DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits = {});
 DecodeResult decode_image_file(const std::string& path, const DecodeLimits& limits = {});
 
+// A rectangle of an image, in pixels: columns [x, x + width), rows [y, y + height).
+struct CropBox {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+
+// Decodes only the part of the image that `choose_region` asks for, once it knows the size: the
+// function is called at most once, with the whole image's width and height (after the pixel
+// budget and the truncation check; before any pixel is decoded where the region is decoded
+// alone), and returns a rectangle inside the image (else the call throws). On success the image
+// holds `*region`'s pixels, byte for byte those of decode_image_* of the whole file cropped to
+// it. Where libjpeg-turbo's libjpeg API was built in (jpeg_region_decoding), the rows of a JPEG
+// outside the region are only entropy-decoded, and its columns are cut to whole iMCUs around the
+// region; PNGs, JPEGs it refuses (CMYK) and every file in other builds are decoded whole,
+// `*region` then being the whole image. Errors as decode_image_*: the whole file is still read.
+using ChooseRegion = std::function<CropBox(int width, int height)>;
+DecodeResult decode_image_region_memory(const std::uint8_t* data, std::size_t size,
+                                        const DecodeLimits& limits, const ChooseRegion& choose_region,
+                                        CropBox* region);
+DecodeResult decode_image_region_file(const std::string& path, const DecodeLimits& limits,
+                                      const ChooseRegion& choose_region, CropBox* region);
+
 // The JPEG decoder compiled in: "libjpeg-turbo" or "stb_image", for reports.
 const char* jpeg_decoder_name();
+
+// Whether decode_image_region_* decodes a JPEG's region alone (libjpeg-turbo's libjpeg API was
+// built in) rather than the whole image.
+bool jpeg_region_decoding();
 
 }  // namespace r50

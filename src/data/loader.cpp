@@ -142,12 +142,22 @@ struct Loader::State {
     std::uint8_t* out =
         static_cast<std::uint8_t*>(slot.images.data()) + claim.position * image_bytes;
     try {
-      const DecodeResult decoded = decode_image_file(index.image_path(entry), options.limits);
-      if (!decoded.ok()) return decoded.error;
+      const std::string path = index.image_path(entry);
       if (options.train) {
-        augment_train(decoded.image, options.image_size, options.seed,
-                      static_cast<std::uint64_t>(claim.epoch), claim.image, out);
+        // The crop is drawn from the header's size, so only the crop is decoded.
+        TrainDraws draws;
+        const auto choose_crop = [&](int width, int height) {
+          draws = train_draws(width, height, options.seed, static_cast<std::uint64_t>(claim.epoch),
+                              claim.image);
+          return draws.box;
+        };
+        CropBox region;
+        const DecodeResult decoded = decode_image_region_file(path, options.limits, choose_crop, &region);
+        if (!decoded.ok()) return decoded.error;
+        augment_train_region(decoded.image, region, draws, options.image_size, out);
       } else {
+        const DecodeResult decoded = decode_image_file(path, options.limits);
+        if (!decoded.ok()) return decoded.error;
         augment_eval(decoded.image, options.image_size, out);
       }
       return {};
