@@ -7,8 +7,12 @@
 # /usr/local/cuda.
 set -euo pipefail
 
+# libjpeg-turbo's libjpeg API (crop decoding) is libjpeg62-turbo-dev on Debian, libjpeg-turbo8-dev
+# on Ubuntu (the Dockerfile's base).
+jpeg_dev=libjpeg62-turbo-dev
+if [[ -r /etc/os-release ]] && grep -q '^ID=ubuntu' /etc/os-release; then jpeg_dev=libjpeg-turbo8-dev; fi
 packages=(cmake ninja-build g++ pkg-config libopenblas-dev libcli11-dev nlohmann-json3-dev libstb-dev
-          libturbojpeg0-dev libjpeg62-turbo-dev libbenchmark-dev python3)
+          libturbojpeg0-dev "$jpeg_dev" libbenchmark-dev python3)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(libgtest-dev python3-torchvision python3-numpy python-matplotlib-data)
 fi
