@@ -4,20 +4,33 @@
 // Flags not listed in --help starting with --benchmark_ go to Google Benchmark.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <benchmark/benchmark.h>
 
 #include "command_line.h"
+#include "git_commit.h"
 
 #include "core/rng.h"
 #include "find_max_batch.h"
 #include "food101_run.h"
 #include "memory_report.h"
+#include "ops/cuda/cuda_backend.h"
 #include "ops/select_backend.h"
+#include "report/convolution_report.h"
+#include "report/progress.h"
+#include "report/results_file.h"
+#include "report/run_context.h"
+#include "report/summary_table.h"
+#include "results_reporter.h"
 #include "train/train_step.h"
 
 namespace {
@@ -36,6 +49,8 @@ struct Options {
   int image_size = 224;
   int steps = 0;       // 0: the device's default
   int warmup = 2;
+  int repetitions = 1;
+  std::string out;  // --out FILE.json; empty: none
   int threads = 0;
   bool cudnn_benchmark = false;
   std::string gpu_memory_limit;  // empty: none
@@ -44,9 +59,8 @@ struct Options {
   std::uint64_t seed = 0;
 };
 
+// What the summary needs beyond the counters, from the last measurement.
 struct Measurement {
-  double images_per_second = 0;
-  double seconds_per_step = 0;
   r50::AllocatorStats memory;
   bool food101 = false;  // an end-to-end run: the loader's figures below mean something
   r50::LoaderStats loader;
@@ -57,6 +71,9 @@ struct Measurement {
 // device, so the figure is compute alone.
 void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const Options* options,
                           Measurement* measurement) {
+  // Memory figures per repetition: peaks from here, raw allocations made from here.
+  backend->allocator().reset_peak();
+  const std::uint64_t raw_before = backend->allocator().stats().raw_allocation_count;
   const int batch = options->batch_size, size = options->image_size;
   r50::ResNet50 model(*backend, options->classes);
   model.initialize(options->seed);
@@ -74,12 +91,20 @@ void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const 
 
   for (int i = 0; i < options->warmup; ++i) step.run(images, labels);
   backend->synchronize();
+  // Silent for the first seconds, so only long runs (the CPU backend's, big batches) show it.
+  r50::ProgressDisplay progress(std::cerr, isatty(fileno(stderr)));
+  const std::int64_t steps = state.max_iterations;
+  std::int64_t done = 0;
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     step.run(images, labels);
     backend->synchronize();
+    ++done;
+    progress.update({done, steps, done * batch, steps * batch,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  progress.finish();
   const float loss = step.loss();
   state.SetItemsProcessed(state.iterations() * batch);
   state.counters["images_per_second"] =
@@ -91,15 +116,14 @@ void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const 
   const r50::AllocatorStats memory = backend->allocator().stats();
   state.counters["peak_allocated_bytes"] = static_cast<double>(memory.peak_allocated_bytes);
   state.counters["peak_reserved_bytes"] = static_cast<double>(memory.peak_reserved_bytes);
-  state.counters["raw_allocations"] = static_cast<double>(memory.raw_allocation_count);
+  state.counters["raw_allocations"] = static_cast<double>(memory.raw_allocation_count - raw_before);
   measurement->memory = memory;
-  measurement->seconds_per_step = seconds_per_step;
-  measurement->images_per_second = batch / measurement->seconds_per_step;
 }
 
 // Training over Food-101 end to end; one Google Benchmark iteration is the whole measured run.
 void epoch_food101(benchmark::State& state, r50::Backend* backend, const Options* options,
                    Measurement* measurement) {
+  backend->allocator().reset_peak();  // memory figures per repetition, as in the synthetic run
   r50::Food101RunOptions run;
   run.data_dir = options->data_dir;
   run.batch_size = options->batch_size;
@@ -110,8 +134,12 @@ void epoch_food101(benchmark::State& state, r50::Backend* backend, const Options
   run.warmup = options->warmup;
   run.seed = options->seed;
   run.strict = options->strict;
+  run.progress_bar = isatty(fileno(stderr));
   r50::Food101Result result;
-  for (auto _ : state) result = r50::run_food101(*backend, run, std::cerr);
+  for (auto _ : state) {
+    result = r50::run_food101(*backend, run, std::cerr);
+    state.SetIterationTime(result.seconds);  // the measured steps alone: no set-up, no warm-up
+  }
   const double images_per_second = result.seconds > 0 ? result.images / result.seconds : 0.0;
   state.counters["images_per_second"] = images_per_second;
   state.counters["ms_per_step"] = result.steps ? 1e3 * result.seconds / result.steps : 0.0;
@@ -123,24 +151,33 @@ void epoch_food101(benchmark::State& state, r50::Backend* backend, const Options
   measurement->memory = backend->allocator().stats();
   state.counters["peak_allocated_bytes"] = static_cast<double>(measurement->memory.peak_allocated_bytes);
   state.counters["peak_reserved_bytes"] = static_cast<double>(measurement->memory.peak_reserved_bytes);
-  measurement->images_per_second = images_per_second;
-  measurement->seconds_per_step = result.steps ? result.seconds / result.steps : 0.0;
   measurement->loader = result.loader;
   measurement->data_wait_fraction = result.seconds > 0 ? result.data_wait_seconds / result.seconds : 0.0;
   measurement->food101 = true;
 }
 
-std::string human_duration(double seconds) {
-  char text[64];
-  const long total = static_cast<long>(seconds + 0.5);
-  if (total >= 3600) {
-    std::snprintf(text, sizeof text, "%ld h %02ld min", total / 3600, (total % 3600) / 60);
-  } else if (total >= 60) {
-    std::snprintf(text, sizeof text, "%ld min %02ld s", total / 60, total % 60);
-  } else {
-    std::snprintf(text, sizeof text, "%.1f s", seconds);
+// The results' context, with "date" (Google Benchmark's own key) in UTC.
+void add_run_context(const r50::DeviceInfo& info, const r50::RunSettings& settings) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  const r50::BuildInfo build{R50_GIT_COMMIT, R50_BUILD_TYPE};
+  for (const auto& [key, value] :
+       r50::run_context(info, settings, build, r50::host_cpu_model(), std::thread::hardware_concurrency())) {
+    benchmark::AddCustomContext(key, value);
   }
-  return text;
+}
+
+// cuDNN's algorithm per convolution shape and direction, which the CUDA backend chose during the
+// run; empty on another backend.
+std::vector<r50::ConvolutionAlgorithm> convolution_algorithms(const r50::Backend& backend) {
+  std::vector<r50::ConvolutionAlgorithm> algorithms;
+  const auto* cuda = dynamic_cast<const r50::CudaBackend*>(&backend);
+  if (cuda == nullptr) return algorithms;
+  for (const r50::ConvAlgorithmChoice& choice : cuda->convolution_choices()) {
+    algorithms.push_back({r50::conv_direction_name(choice.direction), choice.x.dims(), choice.w.dims(), choice.params.stride, choice.params.padding,
+                          choice.algorithm, choice.workspace_bytes, choice.search_ms});
+  }
+  return algorithms;
 }
 
 }  // namespace
@@ -152,8 +189,10 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Trains ResNet-50 (torchvision v1.5) on synthetic data (compute alone) or over Food-101\n"
                "end to end, and reports images/s and the time one Food-101 epoch (75,750 images)\n"
-               "takes at that rate. --benchmark_* flags go to Google Benchmark\n"
-               "(e.g. --benchmark_out=FILE.json --benchmark_out_format=json)."};
+               "takes at that rate, then a summary table. --out FILE.json writes the results (Google\n"
+               "Benchmark's JSON, with the run's context) atomically, and checks before the run that it\n"
+               "can. --benchmark_* flags go to Google Benchmark; --benchmark_out=FILE writes the same JSON\n"
+               "but not atomically, and without the cuDNN algorithms."};
   app.add_option("--dataset", options.dataset, "synthetic or food101")
       ->check(CLI::IsMember({"synthetic", "food101"}))->capture_default_str();
   app.add_option("--data-dir", options.data_dir,
@@ -175,8 +214,15 @@ int main(int argc, char** argv) {
           ->check(CLI::PositiveNumber);
   app.add_option("--epochs", options.epochs, "measured Food-101 epochs, instead of --steps")
       ->check(CLI::PositiveNumber)->excludes(steps);
-  app.add_option("--warmup", options.warmup, "unmeasured steps first")->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  app.add_option("--warmup", options.warmup, "unmeasured steps before each measurement")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--repetitions", options.repetitions,
+                 "measurements, each after its own warm-up; more than 1 adds median, mean, stddev and cv "
+                 "rows to the results and the summary shows medians")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--out", options.out,
+                 "write the results JSON here, atomically (FILE.tmp, then renamed); its folder must be "
+                 "writable, which is checked before the run");
   app.add_option("--threads", options.threads, "CPU backend threads (0: every core)")->capture_default_str();
   app.add_flag("--cudnn-benchmark", options.cudnn_benchmark,
                "time cuDNN's candidate algorithms for each convolution shape instead of trusting "
@@ -196,6 +242,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (!options.out.empty()) r50::check_results_path(options.out);
     r50::BackendOptions backend_options;
     backend_options.choice = r50::parse_backend_choice(options.device);
     backend_options.gpu = options.gpu;
@@ -244,39 +291,43 @@ int main(int argc, char** argv) {
     }
     std::cerr << "\ntraining ResNet-50 on the " << backend->name() << " backend: batch " << options.batch_size
               << ", " << options.image_size << "x" << options.image_size << ", " << options.warmup
-              << " warm-up and " << options.steps << " measured steps\n";
+              << " warm-up and " << options.steps << " measured steps";
+    if (options.repetitions > 1) std::cerr << ", " << options.repetitions << " times";
+    std::cerr << "\n";
 
     Measurement measurement;
     const std::string shape =
         "/fp32/bs:" + std::to_string(options.batch_size) + "/img:" + std::to_string(options.image_size);
+    benchmark::internal::Benchmark* registered = nullptr;
     if (options.dataset == "food101") {
       R50_CHECK(!options.data_dir.empty(),
                 "--dataset food101 needs --data-dir DIR, the Food-101 root (meta/, images/); "
                 "scripts/get_food101.sh fetches the data set");
-      benchmark::RegisterBenchmark(("epoch/food101" + shape).c_str(), epoch_food101, backend.get(),
-                                   &options, &measurement)
-          ->Iterations(1)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
+      registered = benchmark::RegisterBenchmark(("epoch/food101" + shape).c_str(), epoch_food101, backend.get(),
+                                                &options, &measurement)
+                       ->Iterations(1)
+                       ->UseManualTime();
     } else {
-      benchmark::RegisterBenchmark(("train_step/synthetic" + shape).c_str(), train_step_synthetic,
-                                   backend.get(), &options, &measurement)
-          ->Iterations(options.steps)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
+      registered = benchmark::RegisterBenchmark(("train_step/synthetic" + shape).c_str(), train_step_synthetic,
+                                                backend.get(), &options, &measurement)
+                       ->Iterations(options.steps)
+                       ->UseRealTime();
     }
+    registered->Unit(benchmark::kMillisecond);
+    if (options.repetitions > 1) registered->Repetitions(options.repetitions)->ReportAggregatesOnly(false);
     int benchmark_argc = static_cast<int>(line.benchmark.size());
     benchmark::Initialize(&benchmark_argc, line.benchmark.data());
     if (benchmark::ReportUnrecognizedArguments(benchmark_argc, line.benchmark.data())) return 2;
-    benchmark::RunSpecifiedBenchmarks();
+    add_run_context(info, {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", "fp32", options.batch_size,
+                           options.image_size, options.dataset});
+    r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
+    benchmark::RunSpecifiedBenchmarks(&reporter);
     benchmark::Shutdown();
-    if (measurement.images_per_second > 0) {
-      std::printf("\n%s backend: %.2f images/s, %.3f s per step; one Food-101 epoch (75,750 images) "
-                  "would take %s at this rate\n",
-                  backend->name().c_str(), measurement.images_per_second, measurement.seconds_per_step,
-                  human_duration(kFood101TrainImages / measurement.images_per_second).c_str());
-      std::printf("%s memory: %s\n", backend->name().c_str(),
-                  r50::memory_summary(measurement.memory).c_str());
+
+    const std::vector<r50::ConvolutionAlgorithm> algorithms = convolution_algorithms(*backend);
+    if (!reporter.records().empty()) {
+      std::printf("\n%s", r50::summary_table(r50::summarize_runs(reporter.records())).c_str());
+      std::printf("%s memory: %s\n", backend->name().c_str(), r50::memory_summary(measurement.memory).c_str());
     }
     if (measurement.food101) {
       const r50::LoaderStats& loader = measurement.loader;
@@ -285,6 +336,19 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(loader.images_decoded),
                   static_cast<unsigned long long>(loader.images_skipped), 100.0 * measurement.data_wait_fraction);
       for (const std::string& skipped : loader.skipped_examples) std::printf("  skipped %s\n", skipped.c_str());
+    }
+    if (!algorithms.empty()) {
+      std::printf("\ncuDNN's algorithm per convolution shape:\n%s",
+                  r50::convolution_algorithms_table(algorithms).c_str());
+    }
+    if (!options.out.empty()) {
+      std::string results = reporter.json();
+      R50_CHECK(!results.empty(), "--out ", options.out, ": no benchmark ran, nothing to write");
+      if (!algorithms.empty()) {
+        results = r50::with_top_level_key(results, "cudnn_algorithms", r50::convolution_algorithms_json(algorithms));
+      }
+      r50::write_file_atomically(options.out, results);
+      std::printf("results: %s\n", options.out.c_str());
     }
   } catch (const std::exception& error) {
     std::cerr << "error: " << error.what() << "\n";

@@ -2,11 +2,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 
 #include "memory/cuda_memory.h"
 #include "memory/host_allocator.h"
+#include "report/progress.h"
 #include "train/input_pipeline.h"
 #include "train/train_step.h"
 
@@ -78,25 +78,18 @@ Food101Result run_food101(Backend& backend, const Food101RunOptions& options, st
   const std::int64_t last_epoch = options.steps > 0 ? INT64_MAX : epoch + options.epochs - 1;
   const double wait_before = loader.stats().wait_seconds;
   const Clock::time_point start = Clock::now();
-  Clock::time_point last_report = start;
   const std::int64_t total_steps = options.steps > 0 ? options.steps : options.epochs * loader.batches_per_epoch();
+  ProgressDisplay display(progress, options.progress_bar);
   while (options.steps == 0 || result.steps < options.steps) {
     const std::optional<InputBatch> batch = next_batch(last_epoch);
     if (!batch) break;
     step.run(batch->images, batch->labels);
     ++result.steps;
     result.images += batch->labels.numel();
-    if (seconds_since(last_report) > 5.0) {
-      last_report = Clock::now();
-      char line[160];
-      const double elapsed = seconds_since(start);
-      std::snprintf(line, sizeof line, "epoch %lld: step %lld of %lld, %.1f images/s, %.0f s left\n",
-                    static_cast<long long>(epoch), static_cast<long long>(result.steps),
-                    static_cast<long long>(total_steps), result.images / elapsed,
-                    elapsed / result.steps * (total_steps - result.steps));
-      progress << line << std::flush;
-    }
+    display.update({result.steps, total_steps, result.images, total_steps * options.batch_size,
+                    seconds_since(start), epoch});
   }
+  display.finish();
   result.final_loss = step.loss();  // waits for the device
   result.seconds = seconds_since(start);
   result.loader = loader.stats();

@@ -21,6 +21,7 @@ struct Food101RunOptions {
   int warmup = 2;   // steps before the measurement, on the first batches of epoch 0
   std::uint64_t seed = 0;
   bool strict = false;
+  bool progress_bar = false;  // redraw the progress in place: `progress` is a terminal
 };
 
 struct Food101Result {
@@ -38,7 +39,8 @@ struct Food101Result {
 // Trains ResNet-50 over the Food-101 training split under `data_dir`, end to end: the loader's
 // workers decode and augment, the input pipeline uploads and normalises on the device, SGD with
 // lr 0.1·batch/256, momentum 0.9, weight decay 1e-4. Drop-last, so every step has a full batch.
-// A line of progress goes to `progress` every few seconds.
+// Progress goes to `progress` once the run passes a few seconds: a bar redrawn in place with
+// `progress_bar`, a line every 5 seconds otherwise (report/progress.h).
 Food101Result run_food101(Backend& backend, const Food101RunOptions& options, std::ostream& progress);
 
 }  // namespace r50

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # usage: scripts/install_deps.sh [--tests]
 # Installs the Debian packages the build needs that are missing (apt-get, as root or through sudo);
-# --tests adds, for the test suite, GoogleTest, torchvision and matplotlib's sample photograph
-# (python-matplotlib-data), from which make_food101_fixture crops its images. The CUDA toolkit
+# --tests adds, for the test suite, GoogleTest, torchvision, matplotlib's sample photograph
+# (python-matplotlib-data), from which make_food101_fixture crops its images, and matplotlib itself
+# (python3-matplotlib), with which compare_results.py --png draws its chart. The CUDA toolkit
 # (nvcc, cuDNN, cuBLAS) is not a Debian package here: it must already be installed, e.g. under
 # /usr/local/cuda.
 set -euo pipefail
@@ -14,7 +15,7 @@ if [[ -r /etc/os-release ]] && grep -q '^ID=ubuntu' /etc/os-release; then jpeg_d
 packages=(cmake ninja-build g++ pkg-config libopenblas-dev libcli11-dev nlohmann-json3-dev libstb-dev
           libturbojpeg0-dev "$jpeg_dev" libbenchmark-dev python3)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(libgtest-dev python3-torchvision python3-numpy python-matplotlib-data)
+  packages+=(libgtest-dev python3-torchvision python3-numpy python-matplotlib-data python3-matplotlib)
 fi
 
 missing=()

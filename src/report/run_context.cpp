@@ -1,0 +1,70 @@
+#include "report/run_context.h"
+
+#include <fstream>
+
+namespace r50 {
+namespace {
+
+std::string dotted(std::int64_t major, std::int64_t minor, std::int64_t patch) {
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+}  // namespace
+
+std::string format_cuda_version(std::int64_t version) {
+  if (version <= 0) return "unknown";
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+std::string format_cudnn_version(std::int64_t version) {
+  if (version <= 0) return "unknown";
+  if (version >= 90000) return dotted(version / 10000, version % 10000 / 100, version % 100);
+  return dotted(version / 1000, version % 1000 / 100, version % 100);
+}
+
+std::string format_cublas_version(std::int64_t version) {
+  if (version <= 0) return "unknown";
+  return dotted(version / 10000, version % 10000 / 100, version % 100);
+}
+
+std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSettings& settings, const BuildInfo& build,
+                                      const std::string& cpu_model, unsigned cpu_cores) {
+  const bool gpu = settings.device != "cpu";
+  const auto gpu_value = [gpu](const std::string& value) { return gpu ? value : std::string("none"); };
+  return {
+      {"gpu_name", gpu_value(device.name)},
+      {"gpu_sm_count", gpu_value(std::to_string(device.multiprocessors))},
+      {"gpu_compute_capability", gpu_value(device.compute_capability())},
+      {"gpu_memory_bytes", gpu_value(std::to_string(device.memory_bytes))},
+      {"gpu_clocks", gpu_value("unknown")},
+      {"driver_version", gpu_value(format_cuda_version(device.driver_version))},
+      {"cuda_runtime_version", gpu_value(format_cuda_version(device.runtime_version))},
+      {"cudnn_version", gpu_value(format_cudnn_version(device.cudnn_loaded_version))},
+      {"cublas_version", gpu_value(format_cublas_version(device.cublas_loaded_version))},
+      {"cudnn_compiled_version", gpu_value(format_cudnn_version(device.cudnn_compiled_version))},
+      {"cublas_compiled_version", gpu_value(format_cublas_version(device.cublas_compiled_version))},
+      {"cpu_model", cpu_model},
+      {"cpu_cores", std::to_string(cpu_cores)},
+      {"device", settings.device},
+      {"precision", settings.precision},
+      {"batch_size", std::to_string(settings.batch_size)},
+      {"image_size", std::to_string(settings.image_size)},
+      {"dataset", settings.dataset},
+      {"git_commit", build.git_commit},
+      {"build_type", build.build_type},
+  };
+}
+
+std::string host_cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    const std::size_t colon = line.find(':');
+    if (line.rfind("model name", 0) == 0 && colon != std::string::npos) {
+      const std::size_t start = line.find_first_not_of(" \t", colon + 1);
+      if (start != std::string::npos) return line.substr(start);
+    }
+  }
+  return "unknown";
+}
+
+}  // namespace r50

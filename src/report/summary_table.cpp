@@ -1,0 +1,83 @@
+#include "report/summary_table.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "core/bytes.h"
+#include "report/progress.h"
+#include "report/text_table.h"
+
+namespace r50 {
+namespace {
+
+SummaryRow& row_named(std::vector<SummaryRow>& rows, const std::string& name) {
+  for (SummaryRow& row : rows) {
+    if (row.name == name) return row;
+  }
+  rows.push_back(SummaryRow{name, 1, {}, {}});
+  return rows.back();
+}
+
+// `value` with `decimals` decimals, and "±cv%" when the row has a finite cv for `counter`.
+std::string figure(const SummaryRow& row, const std::string& counter, int decimals) {
+  const auto value = row.values.find(counter);
+  if (value == row.values.end()) return "-";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value->second);
+  std::string cell = text;
+  const auto cv = row.cv.find(counter);
+  if (cv != row.cv.end() && std::isfinite(cv->second)) {
+    std::snprintf(text, sizeof text, " ±%.1f%%", 100.0 * cv->second);
+    cell += text;
+  }
+  return cell;
+}
+
+std::string bytes_cell(const SummaryRow& row, const std::string& counter) {
+  const auto value = row.values.find(counter);
+  return value == row.values.end() ? "-" : format_bytes(static_cast<std::size_t>(value->second));
+}
+
+}  // namespace
+
+std::vector<SummaryRow> summarize_runs(const std::vector<RunRecord>& runs) {
+  std::vector<SummaryRow> rows;
+  std::map<std::string, bool> has_median;
+  for (const RunRecord& run : runs) {
+    SummaryRow& row = row_named(rows, run.name);
+    row.repetitions = run.repetitions;
+    if (run.aggregate == "median") {
+      row.values = run.counters;
+      has_median[run.name] = true;
+    } else if (run.aggregate == "cv") {
+      row.cv = run.counters;
+    } else if (run.aggregate.empty() && !has_median[run.name]) {
+      row.values = run.counters;  // the latest run, until a median replaces it
+    }
+  }
+  return rows;
+}
+
+std::string summary_table(const std::vector<SummaryRow>& rows) {
+  TextTable table({"benchmark", "images/s", "ms/step", "Food-101 epoch", "peak allocated", "peak reserved",
+                   "data wait"});
+  int repetitions = 1;
+  for (const SummaryRow& row : rows) {
+    const auto epoch = row.values.find("food101_epoch_seconds");
+    const auto wait = row.values.find("data_wait_fraction");
+    char wait_text[32] = "-";
+    if (wait != row.values.end()) std::snprintf(wait_text, sizeof wait_text, "%.1f%%", 100.0 * wait->second);
+    table.add_row({row.name, figure(row, "images_per_second", 2), figure(row, "ms_per_step", 1),
+                   epoch == row.values.end() ? "-" : format_duration(epoch->second),
+                   bytes_cell(row, "peak_allocated_bytes"), bytes_cell(row, "peak_reserved_bytes"), wait_text});
+    if (row.repetitions > repetitions) repetitions = row.repetitions;
+  }
+  std::string caption;
+  if (repetitions > 1) {
+    caption = "median of " + std::to_string(repetitions) +
+              " repetitions; ±: coefficient of variation (stddev / mean)\n";
+  }
+  return caption + table.str();
+}
+
+}  // namespace r50

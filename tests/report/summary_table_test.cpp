@@ -1,0 +1,77 @@
+#include "report/summary_table.h"
+
+#include <gtest/gtest.h>
+
+namespace r50 {
+namespace {
+
+const std::string kName = "train_step/synthetic/fp32/bs:64/img:224";
+
+RunRecord run(const std::string& aggregate, double images_per_second, double ms_per_step, int repetitions = 3) {
+  return RunRecord{kName, aggregate, repetitions,
+                   {{"images_per_second", images_per_second},
+                    {"ms_per_step", ms_per_step},
+                    {"food101_epoch_seconds", 75'750 / images_per_second},
+                    {"peak_allocated_bytes", 3.0 * (1 << 30)},
+                    {"peak_reserved_bytes", 3.5 * (1 << 30)}}};
+}
+
+// The rows Google Benchmark reports for three repetitions: the runs, then mean, median, stddev, cv.
+std::vector<RunRecord> three_repetitions() {
+  return {run("", 700, 91.4), run("", 760, 84.2), run("", 750, 85.3), run("mean", 736.7, 87.0),
+          run("median", 750, 85.3), run("stddev", 32.1, 3.9), run("cv", 0.0436, 0.0448)};
+}
+
+TEST(SummarizeRuns, TakesTheMedianAndTheCvOfRepetitions) {
+  const std::vector<SummaryRow> rows = summarize_runs(three_repetitions());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].name, kName);
+  EXPECT_EQ(rows[0].repetitions, 3);
+  EXPECT_DOUBLE_EQ(rows[0].values.at("images_per_second"), 750);
+  EXPECT_DOUBLE_EQ(rows[0].cv.at("images_per_second"), 0.0436);
+}
+
+TEST(SummarizeRuns, TakesTheOneRunWithoutRepetitions) {
+  const std::vector<SummaryRow> rows = summarize_runs({run("", 755.7, 84.7, 1)});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_DOUBLE_EQ(rows[0].values.at("ms_per_step"), 84.7);
+  EXPECT_TRUE(rows[0].cv.empty());
+}
+
+TEST(SummarizeRuns, KeepsOneRowPerBenchmarkInOrder) {
+  RunRecord food101 = run("", 754.3, 84.8, 1);
+  food101.name = "epoch/food101/fp32/bs:64/img:224";
+  const std::vector<SummaryRow> rows = summarize_runs({run("", 755.7, 84.7, 1), food101});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].name, kName);
+  EXPECT_EQ(rows[1].name, food101.name);
+}
+
+// 75,750 images at 755.7 images/s is 100 s; "-": no loader, so no data wait.
+TEST(SummaryTable, ShowsOneAlignedRowPerBenchmark) {
+  const std::string table = summary_table(summarize_runs({run("", 755.7, 84.7, 1)}));
+  EXPECT_EQ(table,
+            "benchmark                                images/s  ms/step  Food-101 epoch  peak allocated  "
+            "peak reserved  data wait\n"
+            "train_step/synthetic/fp32/bs:64/img:224    755.70     84.7      1 min 40 s        3.00 GiB       "
+            "3.50 GiB          -\n");
+}
+
+TEST(SummaryTable, ShowsTheDataWaitOfAnEndToEndRun) {
+  RunRecord food101 = run("", 754.3, 84.8, 1);
+  food101.name = "epoch/food101/fp32/bs:64/img:224";
+  food101.counters["data_wait_fraction"] = 0.029;
+  const std::string table = summary_table(summarize_runs({food101}));
+  EXPECT_NE(table.find("epoch/food101/fp32/bs:64/img:224"), std::string::npos);
+  EXPECT_EQ(table.substr(table.rfind("  ") + 2), "2.9%\n");
+}
+
+TEST(SummaryTable, ShowsMediansWithTheirCvUnderRepetitions) {
+  const std::string table = summary_table(summarize_runs(three_repetitions()));
+  EXPECT_EQ(table.rfind("median of 3 repetitions", 0), 0u);
+  EXPECT_NE(table.find("750.00 ±4.4%"), std::string::npos);
+  EXPECT_NE(table.find("85.3 ±4.5%"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace r50
