@@ -115,7 +115,7 @@ memcheck() {
 
 bench() {
   "$build/bench/bench_resnet50" --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
-    --benchmark_out="$out/bench_resnet50.json" --benchmark_out_format=json
+    --out "$out/bench_resnet50.json"
 }
 
 # End to end over a Food-101-layout fixture: loader, upload on the copy stream, compute.
@@ -125,7 +125,7 @@ bench_food101() {
   "$build/src/make_food101_fixture" --out "$build/food101_fixture" --classes 10 --images 64 --source "$photo" &&
     "$build/bench/bench_resnet50" --device cuda --dataset food101 --data-dir "$build/food101_fixture" \
       --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
-      --benchmark_out="$out/bench_food101.json" --benchmark_out_format=json
+      --out "$out/bench_food101.json"
 }
 
 peer() {
