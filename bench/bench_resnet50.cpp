@@ -55,8 +55,11 @@ struct Options {
   bool cudnn_benchmark = false;
   std::string gpu_memory_limit;  // empty: none
   bool find_max_batch = false;
+  bool eval = false;
   int classes = 101;
   std::uint64_t seed = 0;
+  float lr = 0.0f;  // 0: 0.1·batch/256, the linear scaling rule from batch 256 at 0.1
+  std::string precision = "fp32";
 };
 
 // What the summary needs beyond the counters, from the last measurement.
@@ -65,7 +68,17 @@ struct Measurement {
   bool food101 = false;  // an end-to-end run: the loader's figures below mean something
   r50::LoaderStats loader;
   double data_wait_fraction = 0;
+  bool evaluated = false;  // --eval: the test split's figures below
+  r50::EvalResult eval;
+  r50::LoaderStats eval_loader;
 };
+
+// A count for a person: 2950 as "2,950".
+std::string with_thousands(double value) {
+  std::string digits = std::to_string(static_cast<long long>(value + 0.5));
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  return digits;
+}
 
 // A full training step (forward, loss, backward, SGD) on one synthetic batch that stays on the
 // device, so the figure is compute alone.
@@ -77,7 +90,7 @@ void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const 
   const int batch = options->batch_size, size = options->image_size;
   r50::ResNet50 model(*backend, options->classes);
   model.initialize(options->seed);
-  r50::TrainStep step(model, r50::SgdParams{0.1f * batch / 256, 0.9f, 1e-4f, 0.0f, false});
+  r50::TrainStep step(model, r50::SgdParams{options->lr, 0.9f, 1e-4f, 0.0f, false});
 
   r50::Rng rng(options->seed);
   std::vector<float> host_images(static_cast<std::size_t>(batch) * 3 * size * size);
@@ -133,7 +146,9 @@ void epoch_food101(benchmark::State& state, r50::Backend* backend, const Options
   run.epochs = options->epochs;
   run.warmup = options->warmup;
   run.seed = options->seed;
+  run.lr = options->lr;
   run.strict = options->strict;
+  run.eval = options->eval;
   run.progress_bar = isatty(fileno(stderr));
   r50::Food101Result result;
   for (auto _ : state) {
@@ -154,6 +169,14 @@ void epoch_food101(benchmark::State& state, r50::Backend* backend, const Options
   measurement->loader = result.loader;
   measurement->data_wait_fraction = result.seconds > 0 ? result.data_wait_seconds / result.seconds : 0.0;
   measurement->food101 = true;
+  if (result.evaluated) {
+    state.counters["eval_top1"] = result.eval.top1();
+    state.counters["eval_images"] = static_cast<double>(result.eval.images);
+    state.counters["eval_images_per_second"] = result.eval.images_per_second();
+    measurement->evaluated = true;
+    measurement->eval = result.eval;
+    measurement->eval_loader = result.eval_loader;
+  }
 }
 
 // The results' context, with "date" (Google Benchmark's own key) in UTC.
@@ -232,13 +255,32 @@ int main(int argc, char** argv) {
   app.add_flag("--find-max-batch", options.find_max_batch,
                "report the largest batch whose training step fits under the memory limit, then stop")
       ->excludes(batch_size);
+  app.add_flag("--eval", options.eval,
+               "after the measured training, top-1 accuracy over the Food-101 test split (meta/test.txt, "
+               "centre crops), not timed with the training");
   app.add_option("--classes", options.classes, "classifier outputs")->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--seed", options.seed, "weights and synthetic data")->capture_default_str();
+  app.add_option("--lr", options.lr,
+                 "SGD learning rate, momentum 0.9 and weight decay 1e-4 (default: 0.1 x batch / 256)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--precision", options.precision,
+                 "arithmetic: fp32 (IEEE, no TF32); tf32, fp16 and bf16 are not built yet")
+      ->check(CLI::IsMember({"fp32", "tf32", "fp16", "bf16"}))->capture_default_str();
   try {
     app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
+  }
+  if (options.precision != "fp32") {
+    std::cerr << "error: --precision " << options.precision
+              << ": only fp32 (IEEE, no TF32) is built so far; tf32, fp16 and bf16 are not yet\n";
+    return 1;
+  }
+  if (options.eval && options.dataset != "food101") {
+    std::cerr << "error: --eval needs --dataset food101: it measures top-1 accuracy on Food-101's test split, "
+                 "and synthetic data has none\n";
+    return 1;
   }
 
   try {
@@ -281,6 +323,7 @@ int main(int argc, char** argv) {
     }
     if (options.batch_size == 0) options.batch_size = gpu ? 64 : 8;
     if (options.steps == 0) options.steps = gpu ? 20 : 5;
+    if (options.lr == 0.0f) options.lr = 0.1f * options.batch_size / 256;
     const r50::DeviceInfo info = backend->device_info();
     std::cerr << "device: " << info.name;
     if (gpu) {
@@ -293,6 +336,7 @@ int main(int argc, char** argv) {
               << ", " << options.image_size << "x" << options.image_size << ", " << options.warmup
               << " warm-up and " << options.steps << " measured steps";
     if (options.repetitions > 1) std::cerr << ", " << options.repetitions << " times";
+    if (options.eval) std::cerr << ", then top-1 on the test split";
     std::cerr << "\n";
 
     Measurement measurement;
@@ -336,6 +380,16 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(loader.images_decoded),
                   static_cast<unsigned long long>(loader.images_skipped), 100.0 * measurement.data_wait_fraction);
       for (const std::string& skipped : loader.skipped_examples) std::printf("  skipped %s\n", skipped.c_str());
+    }
+    if (measurement.evaluated) {
+      const r50::EvalResult& eval = measurement.eval;
+      std::printf("top-1 on the test split: %.2f%% (%lld of %lld images; %llu skipped), %s images/s\n",
+                  100.0 * eval.top1(), static_cast<long long>(eval.correct), static_cast<long long>(eval.images),
+                  static_cast<unsigned long long>(measurement.eval_loader.images_skipped),
+                  with_thousands(eval.images_per_second()).c_str());
+      for (const std::string& skipped : measurement.eval_loader.skipped_examples) {
+        std::printf("  skipped %s\n", skipped.c_str());
+      }
     }
     if (!algorithms.empty()) {
       std::printf("\ncuDNN's algorithm per convolution shape:\n%s",

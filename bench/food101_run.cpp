@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "memory/cuda_memory.h"
 #include "memory/host_allocator.h"
@@ -25,35 +28,33 @@ std::unique_ptr<Allocator> host_memory_for(const Backend& backend) {
   return make_pinned_host_allocator();
 }
 
-}  // namespace
-
-Food101Result run_food101(Backend& backend, const Food101RunOptions& options, std::ostream& progress) {
-  const Food101Index index = read_food101_index(options.data_dir, Split::Train, {options.strict});
+void warn_about_skipped_lines(const Food101Index& index, std::ostream& progress) {
   for (std::size_t i = 0; i < index.skipped.size() && i < 10; ++i) {
     const SkippedLine& line = index.skipped[i];
     progress << "warning: " << line.file << ":" << line.line << " skipped (" << line.why << "): "
              << line.text << "\n";
   }
   if (index.skipped.size() > 10) progress << "warning: " << index.skipped.size() - 10 << " more lines skipped\n";
-  Food101Result result;
-  result.classes = static_cast<int>(index.classes.size());
-  result.train_images = static_cast<std::int64_t>(index.entries.size());
-  result.skipped_lines = static_cast<std::int64_t>(index.skipped.size());
+}
 
+LoaderOptions loader_options_for(const Food101RunOptions& options, bool train) {
   LoaderOptions loader_options;
   loader_options.batch_size = options.batch_size;
   loader_options.image_size = options.image_size;
   loader_options.workers = options.workers;
-  loader_options.drop_last = true;
+  loader_options.train = train;
+  loader_options.drop_last = train;  // every training step a full batch; every test image counts
   loader_options.seed = options.seed;
-  const std::unique_ptr<Allocator> host_memory = host_memory_for(backend);
-  Loader loader(index, loader_options, *host_memory);
-  R50_CHECK(loader.batches_per_epoch() > 0, "--data-dir ", options.data_dir, ": ", index.entries.size(),
-            " training images make no full batch of ", options.batch_size);
+  return loader_options;
+}
 
-  ResNet50 model(backend, result.classes);
-  model.initialize(options.seed);
-  TrainStep step(model, SgdParams{0.1f * options.batch_size / 256, 0.9f, 1e-4f, 0.0f, false});
+// The warm-up, then the measured steps; fills the training figures of `result`. The loader and
+// the input pipeline end with it, so an evaluation after it has the memory and the cores.
+void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& options,
+           Allocator& host_memory, std::ostream& progress, Food101Result& result) {
+  Backend& backend = model.backend();
+  Loader loader(index, loader_options_for(options, true), host_memory);
+  TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
   InputPipeline input(backend, loader);
 
   std::int64_t epoch = 0;
@@ -94,6 +95,55 @@ Food101Result run_food101(Backend& backend, const Food101RunOptions& options, st
   result.seconds = seconds_since(start);
   result.loader = loader.stats();
   result.data_wait_seconds = result.loader.wait_seconds - wait_before;
+}
+
+// Top-1 over the whole test split, in index order; fills the evaluation figures of `result`.
+void evaluate(ResNet50& model, const Food101Index& test_index, const Food101RunOptions& options,
+              Allocator& host_memory, std::ostream& progress, Food101Result& result) {
+  Loader loader(test_index, loader_options_for(options, false), host_memory);
+  InputPipeline input(model.backend(), loader);
+  input.start_epoch(0);
+  const std::int64_t total_batches = loader.batches_per_epoch();
+  ProgressDisplay display(progress, options.progress_bar);
+  result.eval = evaluate_top1(model, input, [&](const EvalResult& so_far) {
+    display.update({so_far.batches, total_batches, so_far.images, result.test_images, so_far.seconds});
+  });
+  display.finish();
+  result.eval_loader = loader.stats();
+  result.evaluated = true;
+}
+
+}  // namespace
+
+Food101Result run_food101(Backend& backend, const Food101RunOptions& options, std::ostream& progress) {
+  const Food101Index index = read_food101_index(options.data_dir, Split::Train, {options.strict});
+  warn_about_skipped_lines(index, progress);
+  std::optional<Food101Index> test_index;
+  if (options.eval) {
+    test_index = read_food101_index(options.data_dir, Split::Test, {options.strict});
+    warn_about_skipped_lines(*test_index, progress);
+    const std::size_t skipped = test_index->skipped.size();
+    R50_CHECK(!test_index->entries.empty(), "--eval: ",
+              (std::filesystem::path(options.data_dir) / "meta" / "test.txt").string(), " lists no ",
+              skipped > 0 ? "usable " : "", "test image",
+              skipped > 0 ? " (" + std::to_string(skipped) + (skipped == 1 ? " line" : " lines") + " skipped)" : std::string(),
+              ": the test split is empty, nothing to evaluate");
+  }
+  Food101Result result;
+  result.classes = static_cast<int>(index.classes.size());
+  result.train_images = static_cast<std::int64_t>(index.entries.size());
+  result.skipped_lines = static_cast<std::int64_t>(index.skipped.size());
+  R50_CHECK(result.train_images >= options.batch_size, "--data-dir ", options.data_dir, ": ", result.train_images,
+            " training images make no full batch of ", options.batch_size);
+
+  const std::unique_ptr<Allocator> host_memory = host_memory_for(backend);
+  ResNet50 model(backend, result.classes);
+  model.initialize(options.seed);
+  train(model, index, options, *host_memory, progress, result);
+  if (test_index) {
+    result.test_images = static_cast<std::int64_t>(test_index->entries.size());
+    evaluate(model, *test_index, options, *host_memory, progress, result);
+  }
   return result;
 }
 

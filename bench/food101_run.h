@@ -8,6 +8,7 @@
 #include "data/loader.h"
 #include "memory/allocator.h"
 #include "ops/backend.h"
+#include "train/evaluate.h"
 
 namespace r50 {
 
@@ -20,8 +21,10 @@ struct Food101RunOptions {
   int epochs = 1;   // measured epochs, when steps is 0
   int warmup = 2;   // steps before the measurement, on the first batches of epoch 0
   std::uint64_t seed = 0;
+  float lr = 0.1f;  // SGD with momentum 0.9 and weight decay 1e-4
   bool strict = false;
   bool progress_bar = false;  // redraw the progress in place: `progress` is a terminal
+  bool eval = false;          // top-1 over the test split after the measured training
 };
 
 struct Food101Result {
@@ -34,6 +37,11 @@ struct Food101Result {
   double data_wait_seconds = 0.0;  // the measured steps' wait for the loader
   float final_loss = 0.0f;
   LoaderStats loader;              // the whole run, warm-up included
+
+  bool evaluated = false;          // with `eval`: the figures below
+  std::int64_t test_images = 0;    // in the test index
+  EvalResult eval;                 // images: those evaluated, the test split less its skipped images
+  LoaderStats eval_loader;         // the test split's; images_skipped are those left out of `eval`
 };
 
 // Trains ResNet-50 over the Food-101 training split under `data_dir`, end to end: the loader's
@@ -41,6 +49,11 @@ struct Food101Result {
 // lr 0.1·batch/256, momentum 0.9, weight decay 1e-4. Drop-last, so every step has a full batch.
 // Progress goes to `progress` once the run passes a few seconds: a bar redrawn in place with
 // `progress_bar`, a line every 5 seconds otherwise (report/progress.h).
+// With `eval`, the trained model then runs in evaluation mode (running statistics, no gradient,
+// no update) over the whole test split, meta/test.txt: a loader with train = false (augment_eval:
+// shorter side to S·256/224, centre crop), in index order, the last short batch included. That
+// time is not part of `seconds`. The test index is read before training, so a missing or empty
+// meta/test.txt is an error that names it before any step runs.
 Food101Result run_food101(Backend& backend, const Food101RunOptions& options, std::ostream& progress);
 
 }  // namespace r50
