@@ -20,6 +20,7 @@
 
 #include "cli/food101_fixture.h"
 #include "command_line.h"
+#include "core/host.h"
 #include "data/augment.h"
 #include "data/decode.h"
 #include "data/food101_index.h"
@@ -74,10 +75,6 @@ void set_rates(benchmark::State& state, const std::string& name, double images, 
   results[name] = {images / seconds, pixels / 1e6 / seconds};
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // The decoder alone, one thread: read and decode each file, nothing else.
 void decode_only(benchmark::State& state, const std::string& name, const std::vector<std::string>* paths) {
   double images = 0, pixels = 0, skipped = 0;
@@ -94,7 +91,7 @@ void decode_only(benchmark::State& state, const std::string& name, const std::ve
       pixels += static_cast<double>(decoded.image.width) * decoded.image.height;
     }
   }
-  set_rates(state, name, images, pixels, seconds_since(start));
+  set_rates(state, name, images, pixels, r50::seconds_since(start));
   state.counters["skipped_images"] = skipped;
 }
 
@@ -114,7 +111,7 @@ void augment_only(benchmark::State& state, const std::string& name, const std::v
     images += static_cast<double>(sources->size());
     ++epoch;
   }
-  set_rates(state, name, images, pixels, seconds_since(start));
+  set_rates(state, name, images, pixels, r50::seconds_since(start));
 }
 
 // The Loader in training mode: each pass starts an epoch and takes its batches (all of them, or
@@ -142,7 +139,7 @@ void load_batches(benchmark::State& state, const std::string& name, const r50::F
       images += static_cast<double>(batch->images().dim(0));
     }
   }
-  const double seconds = seconds_since(start);
+  const double seconds = r50::seconds_since(start);
   loader.stop();
   const r50::LoaderStats stats = loader.stats();
   set_rates(state, name, images, images * mean_source_pixels, seconds);

@@ -19,6 +19,7 @@
 #include "command_line.h"
 #include "git_commit.h"
 
+#include "core/host.h"
 #include "core/rng.h"
 #include "find_max_batch.h"
 #include "food101_run.h"

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/host.h"
 #include "memory/cuda_memory.h"
 #include "memory/host_allocator.h"
 #include "report/progress.h"
@@ -17,10 +18,6 @@ namespace r50 {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Pinned host memory when a GPU reads the batches (so that uploads run beside the compute).
 std::unique_ptr<Allocator> host_memory_for(const Backend& backend) {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/host.h"
 #include "core/rng.h"
 #include "data/augment.h"
 #include "memory/buffer.h"
@@ -25,10 +26,6 @@ constexpr std::uint64_t kShuffleKey = ~std::uint64_t{0};
 constexpr std::size_t kSkippedExamples = 10;
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // The epoch's images as positions in the index: a Fisher-Yates shuffle keyed by (seed, epoch)
 // when training, the index order otherwise.

@@ -1,7 +1,5 @@
 #include "report/run_context.h"
 
-#include <fstream>
-
 namespace r50 {
 namespace {
 
@@ -43,7 +41,7 @@ std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSetting
       {"cublas_version", gpu_value(format_cublas_version(device.cublas_loaded_version))},
       {"cudnn_compiled_version", gpu_value(format_cudnn_version(device.cudnn_compiled_version))},
       {"cublas_compiled_version", gpu_value(format_cublas_version(device.cublas_compiled_version))},
-      {"cpu_model", cpu_model},
+      {"cpu_model", cpu_model.empty() ? "unknown" : cpu_model},
       {"cpu_cores", std::to_string(cpu_cores)},
       {"device", settings.device},
       {"precision", settings.precision},
@@ -53,18 +51,6 @@ std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSetting
       {"git_commit", build.git_commit},
       {"build_type", build.build_type},
   };
-}
-
-std::string host_cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    const std::size_t colon = line.find(':');
-    if (line.rfind("model name", 0) == 0 && colon != std::string::npos) {
-      const std::size_t start = line.find_first_not_of(" \t", colon + 1);
-      if (start != std::string::npos) return line.substr(start);
-    }
-  }
-  return "unknown";
 }
 
 }  // namespace r50

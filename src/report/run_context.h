@@ -1,5 +1,5 @@
 // defines: RunSettings, BuildInfo, ContextEntry, run_context, format_cuda_version,
-//          format_cudnn_version, format_cublas_version, host_cpu_model
+//          format_cudnn_version, format_cublas_version
 #pragma once
 
 #include <cstdint>
@@ -37,7 +37,7 @@ using ContextEntry = std::pair<std::string, std::string>;
 // supports (cudaDriverGetVersion: "13.0"), not the driver's own number. "date" is not among
 // them: Google Benchmark writes its own, which the caller makes UTC.
 std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSettings& settings, const BuildInfo& build,
-                                      const std::string& cpu_model, unsigned cpu_cores);
+                                      const std::string& cpu_model, unsigned cpu_cores);  // "": unknown
 
 // Versions as the libraries encode them, for a person. CUDA (driver and runtime): 12040 is "12.4".
 // cuDNN: 8907 is "8.9.7" (major·1000 before cuDNN 9), 91300 is "9.13.0" (major·10000 since).
@@ -45,8 +45,5 @@ std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSetting
 std::string format_cuda_version(std::int64_t version);
 std::string format_cudnn_version(std::int64_t version);
 std::string format_cublas_version(std::int64_t version);
-
-// The processor's model name from /proc/cpuinfo; "unknown" where there is none.
-std::string host_cpu_model();
 
 }  // namespace r50

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "core/host.h"
+
 namespace r50 {
 
 EvalResult evaluate_top1(ResNet50& model, InputPipeline& input,
@@ -31,10 +33,10 @@ EvalResult evaluate_top1(ResNet50& model, InputPipeline& input,
     }
     result.images += n;
     ++result.batches;
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.seconds = seconds_since(start);
     if (on_batch) on_batch(result);
   }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds_since(start);
   return result;
 }
 

@@ -98,7 +98,12 @@ TEST(FormatVersions, DecodeEachLibrarysEncoding) {
   EXPECT_EQ(format_cublas_version(0), "unknown");
 }
 
-TEST(HostCpuModel, NamesSomeProcessor) { EXPECT_FALSE(host_cpu_model().empty()); }
+// /proc/cpuinfo without a model name (some ARM kernels) gives "", which the context spells out.
+TEST(RunContext, CallsAnUnnamedProcessorUnknown) {
+  DeviceInfo cpu;
+  const auto context = as_map(run_context(cpu, RunSettings{"cpu", "fp32", 8, 224, "synthetic"}, kBuild, "", 2));
+  EXPECT_EQ(context.at("cpu_model"), "unknown");
+}
 
 }  // namespace
 }  // namespace r50

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <string>
 
 #ifdef R50_WITH_OPENBLAS
 #include <cblas.h>
 #endif
+
+#include "core/host.h"
 
 namespace r50 {
 
@@ -25,13 +25,7 @@ CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_n
 
 DeviceInfo CpuBackend::device_info() const {
   DeviceInfo info;
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
-      info.name = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
+  info.name = host_cpu_model();
   if (info.name.empty()) info.name = "cpu";
   info.multiprocessors = threads_;
   return info;
