@@ -11,6 +11,7 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -203,7 +204,12 @@ struct Plan {
   ConvAlgorithmChoice choice;
 };
 
-using PlanKey = std::tuple<int, std::vector<std::int64_t>, std::vector<std::int64_t>, int, int>;
+// Direction, x's and w's four dimensions, stride, padding. Fixed-size, so that the lookup every
+// convolution makes allocates nothing.
+using Dims4 = std::array<std::int64_t, 4>;
+using PlanKey = std::tuple<int, Dims4, Dims4, int, int>;
+
+Dims4 dims4(const Shape& shape) { return {shape[0], shape[1], shape[2], shape[3]}; }
 
 }  // namespace
 
@@ -235,7 +241,7 @@ struct CudnnConvolutions::Impl {
   template <ConvDirection D>
   const Plan& plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params,
                    const Operands& operands) {
-    const PlanKey key{static_cast<int>(D), x.dims(), w.dims(), params.stride, params.padding};
+    const PlanKey key{static_cast<int>(D), dims4(x), dims4(w), params.stride, params.padding};
     auto found = plans.find(key);
     if (found != plans.end()) return *found->second;
     auto made = std::make_unique<Plan>(x, w, y, params);
