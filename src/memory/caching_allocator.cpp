@@ -225,13 +225,7 @@ void CachingAllocator::release_free_segments() {
 
 void CachingAllocator::throw_out_of_memory(std::size_t bytes, std::size_t rounded, std::size_t segment) {
   ++stats_.oom_count;
-  std::size_t cached = 0, largest = 0;
-  for (const Pool* pool : {&small_pool_, &large_pool_}) {
-    for (const Block* block : *pool) {
-      cached += block->size;
-      largest = std::max(largest, block->size);
-    }
-  }
+  const auto [cached, largest] = cached_free_blocks();
   const DeviceMemoryInfo device = raw_->memory_info();
   std::ostringstream message;
   message << "out of memory on " << raw_->name() << ": asked for " << format_bytes(rounded ? rounded : bytes) << " ("
@@ -282,11 +276,18 @@ void CachingAllocator::empty_cache() {
 
 std::size_t CachingAllocator::largest_free_block() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::size_t largest = 0;
+  return cached_free_blocks().second;
+}
+
+std::pair<std::size_t, std::size_t> CachingAllocator::cached_free_blocks() const {
+  std::size_t total = 0, largest = 0;
   for (const Pool* pool : {&small_pool_, &large_pool_}) {
-    for (const Block* block : *pool) largest = std::max(largest, block->size);
+    for (const Block* block : *pool) {
+      total += block->size;
+      largest = std::max(largest, block->size);
+    }
   }
-  return largest;
+  return {total, largest};
 }
 
 void CachingAllocator::note_peaks() {

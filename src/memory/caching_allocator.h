@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -103,6 +104,8 @@ class CachingAllocator final : public Allocator {
   // `rounded` and `segment` are 0 for a request too large to round.
   [[noreturn]] void throw_out_of_memory(std::size_t bytes, std::size_t rounded, std::size_t segment);
   void note_peaks();
+  // The bytes in the pools' free blocks, and the largest of them; the caller holds the mutex.
+  std::pair<std::size_t, std::size_t> cached_free_blocks() const;
 
   std::unique_ptr<RawMemory> raw_;
   CachingAllocatorOptions options_;

@@ -36,7 +36,6 @@ class CudaBackend final : public Backend {
   Allocator& allocator() override { return *allocator_; }
   void synchronize() override;
 
-  cudaStream_t stream() const { return stream_; }
   std::vector<ConvAlgorithmChoice> convolution_choices() const { return convolutions_->choices(); }
 
   void copy_from_host(const Tensor& dst, const void* host) override;
