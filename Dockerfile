@@ -1,18 +1,22 @@
-# bench_resnet50 in a container:
-#   docker build -t resnet50-bench .
-#   docker run --gpus all --rm resnet50-bench                      # synthetic data
-#   docker run --gpus all --rm -v /path/to/food-101:/data resnet50-bench --dataset food101 --data-dir /data
-# The CUDA version of the base image sets the minimum NVIDIA driver (CUDA 13.0: driver 580 or newer);
-# pick another base with --build-arg CUDA_IMAGE=... for older drivers.
-ARG CUDA_IMAGE=nvidia/cuda:13.0.0-cudnn-devel-ubuntu24.04
-FROM ${CUDA_IMAGE}
+# usage: docker build -t resnet50-bench .
+#        docker run --gpus all --rm resnet50-bench [bench_resnet50 arguments...]
+# bench_resnet50 in a container (the README's Docker section). The builder runs the README's build,
+# scripts/build_release.sh (the build half of scripts/bench.sh), so the image is built as a user's
+# checkout is; tests/scripts/dockerfile_test.py checks that, and the rest, without a Docker engine.
+# The image keeps only the programs, the shared libraries they load (scripts/install_deps.sh
+# --runtime, the same list as the build's) and CUDA's runtime, cuBLAS and cuDNN from its base.
+# The CUDA version sets the oldest NVIDIA driver that runs the image: 13.0 needs R580 (580.65.06 or
+# newer); for an older driver, --build-arg CUDA_VERSION=<a release it supports>.
+ARG CUDA_VERSION=13.0.0
 
-ENV DEBIAN_FRONTEND=noninteractive
+FROM nvidia/cuda:${CUDA_VERSION}-cudnn-devel-ubuntu24.04 AS builder
 WORKDIR /src
+# With .git (see .dockerignore): the build records its commit in the results' context.
 COPY . .
-RUN scripts/install_deps.sh \
- && cmake --preset release \
- && cmake --build --preset release -j "$(nproc)" --target bench_resnet50 resnet50_verify \
- && rm -rf /var/lib/apt/lists/*
+RUN scripts/build_release.sh bench_resnet50 resnet50_verify
 
-ENTRYPOINT ["/src/build/release/bench/bench_resnet50"]
+FROM nvidia/cuda:${CUDA_VERSION}-cudnn-runtime-ubuntu24.04
+COPY scripts/install_deps.sh /tmp/
+RUN /tmp/install_deps.sh --runtime && rm -rf /var/lib/apt/lists/* /tmp/install_deps.sh
+COPY --from=builder /src/build/release/bench/bench_resnet50 /src/build/release/src/resnet50_verify /usr/local/bin/
+ENTRYPOINT ["/usr/local/bin/bench_resnet50"]

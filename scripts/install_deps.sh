@@ -1,21 +1,94 @@
 #!/usr/bin/env bash
-# usage: scripts/install_deps.sh [--tests]
-# Installs the Debian packages the build needs that are missing (apt-get, as root or through sudo);
-# --tests adds, for the test suite, GoogleTest, torchvision, matplotlib's sample photograph
-# (python-matplotlib-data), from which make_food101_fixture crops its images, and matplotlib itself
-# (python3-matplotlib), with which compare_results.py --png draws its chart. The CUDA toolkit
-# (nvcc, cuDNN, cuBLAS) is not a Debian package here: it must already be installed, e.g. under
-# /usr/local/cuda.
+# usage: scripts/install_deps.sh [--tests] [--runtime] [--print] [--distro debian|ubuntu]
+# Installs the packages that are missing (apt-get, as root or through sudo), from the one list below:
+#   (no option)  what the build needs. The CUDA toolkit (nvcc, cuDNN, cuBLAS) is not a Debian
+#                package here: it must already be installed, e.g. under /usr/local/cuda.
+#   --tests      adds the test suite's: GoogleTest, torchvision, matplotlib's sample photograph
+#                (python-matplotlib-data), from which make_food101_fixture crops its images, and
+#                matplotlib itself (python3-matplotlib), with which compare_results.py --png draws.
+#   --runtime    instead of the build's packages, only the shared libraries that the built programs
+#                load besides CUDA's: the Dockerfile's slim stage, whose base image brings CUDA's.
+#   --print      prints the names, one a line, and installs nothing.
+#   --distro D   names for D (debian: Debian 12; ubuntu: Ubuntu 24.04, the Dockerfile's base)
+#                instead of this machine's.
+# Options combine: --tests --print lists the build's and the tests' packages.
 set -euo pipefail
 
-# libjpeg-turbo's libjpeg API (crop decoding) is libjpeg62-turbo-dev on Debian, libjpeg-turbo8-dev
-# on Ubuntu (the Dockerfile's base).
-jpeg_dev=libjpeg62-turbo-dev
-if [[ -r /etc/os-release ]] && grep -q '^ID=ubuntu' /etc/os-release; then jpeg_dev=libjpeg-turbo8-dev; fi
-packages=(cmake ninja-build g++ pkg-config libopenblas-dev libcli11-dev nlohmann-json3-dev libstb-dev
-          libturbojpeg0-dev "$jpeg_dev" libbenchmark-dev python3)
-if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(libgtest-dev python3-torchvision python3-numpy python-matplotlib-data python3-matplotlib)
+# One package a line: the option that needs it (build: always, unless --runtime), its Debian 12 name
+# and its Ubuntu 24.04 name ("=": the same; "-": not packaged there). The runtime lines are the
+# libraries bench_resnet50 and resnet50_verify link (readelf -d), mapped to packages with dpkg -S;
+# tests/scripts/dockerfile_test.py checks them against the programs built here. git is a build
+# package because the build records the source's commit in the results (bench/git_commit.cmake).
+package_table='
+build    cmake                   =
+build    ninja-build             =
+build    g++                     =
+build    pkg-config              =
+build    git                     =
+build    libopenblas-dev         =
+build    libcli11-dev            =
+build    nlohmann-json3-dev      =
+build    libstb-dev              =
+build    libturbojpeg0-dev       =
+build    libjpeg62-turbo-dev     libjpeg-turbo8-dev
+build    libbenchmark-dev        =
+build    python3                 =
+tests    libgtest-dev            =
+tests    python3-torchvision     -
+tests    python3-numpy           =
+tests    python-matplotlib-data  =
+tests    python3-matplotlib      =
+runtime  libopenblas0-pthread    =
+runtime  libgomp1                =
+runtime  libstdc++6              =
+runtime  libgcc-s1               =
+runtime  libturbojpeg0           libturbojpeg
+runtime  libjpeg62-turbo         libjpeg-turbo8
+runtime  libbenchmark1debian     libbenchmark1.8.3
+'
+
+base=build
+extras=()
+print=false
+distro=
+while (($#)); do
+  case "$1" in
+    --tests) extras+=(tests) ;;
+    --runtime) base=runtime ;;
+    --print) print=true ;;
+    --distro)
+      [[ $# -ge 2 ]] || { echo "error: --distro needs a name: debian or ubuntu" >&2; exit 2; }
+      distro=$2
+      shift ;;
+    *) echo "error: unknown option '$1' (the usage is at the top of $0)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ -z "$distro" ]]; then
+  distro=debian
+  if [[ -r /etc/os-release ]] && grep -q '^ID=ubuntu' /etc/os-release; then distro=ubuntu; fi
+fi
+if [[ "$distro" != debian && "$distro" != ubuntu ]]; then
+  echo "error: --distro '$distro': debian or ubuntu" >&2
+  exit 2
+fi
+
+selected=" $base ${extras[*]} "
+packages=()
+while read -r option debian ubuntu; do
+  [[ -n "$option" && "$selected" == *" $option "* ]] || continue
+  name=$debian
+  if [[ "$distro" == ubuntu && "$ubuntu" != "=" ]]; then name=$ubuntu; fi
+  if [[ "$name" == - ]]; then
+    echo "note: $debian is not packaged for $distro: install it another way (e.g. pip)" >&2
+  else
+    packages+=("$name")
+  fi
+done <<<"$package_table"
+
+if $print; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
 fi
 
 missing=()
@@ -33,7 +106,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if ! command -v nvcc >/dev/null && [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
+if [[ "$base" == build ]] && ! command -v nvcc >/dev/null && [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
   echo "error: no CUDA toolkit (nvcc): install it (e.g. under /usr/local/cuda) and run again" >&2
   exit 1
 fi
