@@ -4,7 +4,9 @@ namespace r50 {
 
 Conv2d::Conv2d(ModelState& state, const std::string& name, int in_channels, int out_channels,
                int kernel, int stride, int padding)
-    : weight_(&state.add_parameter(name + ".weight", {out_channels, in_channels, kernel, kernel})),
+    : state_(&state),
+      name_(name),
+      weight_(&state.add_parameter(name + ".weight", {out_channels, in_channels, kernel, kernel})),
       params_{stride, padding} {}
 
 Shape Conv2d::output_shape(const Shape& x) const {
@@ -12,12 +14,15 @@ Shape Conv2d::output_shape(const Shape& x) const {
 }
 
 void Conv2d::forward(Backend& backend, const Tensor& x, const Tensor& y) const {
-  backend.conv2d_forward(x, weight_->value, y, params_);
+  observed(state_->observer(), name_, Pass::Forward,
+           [&] { backend.conv2d_forward(x, weight_->value, y, params_); });
 }
 
 void Conv2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) const {
-  backend.conv2d_backward_filter(x, dy, weight_->grad, params_);
-  if (dx.defined()) backend.conv2d_backward_data(dy, weight_->value, dx, params_);
+  observed(state_->observer(), name_, Pass::Backward, [&] {
+    backend.conv2d_backward_filter(x, dy, weight_->grad, params_);
+    if (dx.defined()) backend.conv2d_backward_data(dy, weight_->value, dx, params_);
+  });
 }
 
 int Conv2d::fan_out() const {
@@ -26,7 +31,9 @@ int Conv2d::fan_out() const {
 }
 
 BatchNorm2d::BatchNorm2d(ModelState& state, const std::string& name, int channels)
-    : weight_(&state.add_parameter(name + ".weight", {channels})),
+    : state_(&state),
+      name_(name),
+      weight_(&state.add_parameter(name + ".weight", {channels})),
       bias_(&state.add_parameter(name + ".bias", {channels})),
       running_mean_(state.add_running_statistic(name + ".running_mean", {channels})),
       running_var_(state.add_running_statistic(name + ".running_var", {channels})),
@@ -35,38 +42,47 @@ BatchNorm2d::BatchNorm2d(ModelState& state, const std::string& name, int channel
 void BatchNorm2d::forward(Backend& backend, const Tensor& x, const Tensor& y, BatchNormMode mode) {
   mode_ = mode;
   if (mode == BatchNormMode::RunningStatistics) {
-    backend.batch_norm_forward_inference(x, weight_->value, bias_->value, running_mean_, running_var_,
-                                         y, params_.eps);
+    observed(state_->observer(), name_, Pass::Forward, [&] {
+      backend.batch_norm_forward_inference(x, weight_->value, bias_->value, running_mean_, running_var_,
+                                           y, params_.eps);
+    });
     return;
   }
   const Shape channels{x.dim(1)};
   saved_mean_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
   saved_invstd_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
-  backend.batch_norm_forward_training(x, weight_->value, bias_->value, running_mean_, running_var_, y,
-                                      saved_mean_, saved_invstd_, params_);
+  observed(state_->observer(), name_, Pass::Forward, [&] {
+    backend.batch_norm_forward_training(x, weight_->value, bias_->value, running_mean_, running_var_, y,
+                                        saved_mean_, saved_invstd_, params_);
+  });
   ++*num_batches_tracked_;
 }
 
 void BatchNorm2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) {
-  if (mode_ == BatchNormMode::RunningStatistics) {
-    backend.batch_norm_backward_inference(x, dy, weight_->value, running_mean_, running_var_,
-                                          params_.eps, dx, weight_->grad, bias_->grad);
-  } else {
-    backend.batch_norm_backward_training(x, dy, weight_->value, saved_mean_, saved_invstd_, dx,
-                                         weight_->grad, bias_->grad);
-  }
+  observed(state_->observer(), name_, Pass::Backward, [&] {
+    if (mode_ == BatchNormMode::RunningStatistics) {
+      backend.batch_norm_backward_inference(x, dy, weight_->value, running_mean_, running_var_,
+                                            params_.eps, dx, weight_->grad, bias_->grad);
+    } else {
+      backend.batch_norm_backward_training(x, dy, weight_->value, saved_mean_, saved_invstd_, dx,
+                                           weight_->grad, bias_->grad);
+    }
+  });
 }
 
 Linear::Linear(ModelState& state, const std::string& name, int in_features, int out_features)
-    : weight_(&state.add_parameter(name + ".weight", {out_features, in_features})),
+    : state_(&state),
+      name_(name),
+      weight_(&state.add_parameter(name + ".weight", {out_features, in_features})),
       bias_(&state.add_parameter(name + ".bias", {out_features})) {}
 
 void Linear::forward(Backend& backend, const Tensor& x, const Tensor& y) const {
-  backend.linear_forward(x, weight_->value, bias_->value, y);
+  observed(state_->observer(), name_, Pass::Forward, [&] { backend.linear_forward(x, weight_->value, bias_->value, y); });
 }
 
 void Linear::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) const {
-  backend.linear_backward(x, weight_->value, dy, dx, weight_->grad, bias_->grad);
+  observed(state_->observer(), name_, Pass::Backward,
+           [&] { backend.linear_backward(x, weight_->value, dy, dx, weight_->grad, bias_->grad); });
 }
 
 }  // namespace r50

@@ -27,6 +27,8 @@ class Conv2d {
   int fan_out() const;  // out_channels · kernel², what kaiming_normal_(mode="fan_out") uses
 
  private:
+  const ModelState* state_;
+  std::string name_;
   Parameter* weight_;
   Conv2dParams params_;
 };
@@ -51,6 +53,8 @@ class BatchNorm2d {
   const Tensor& running_var() const { return running_var_; }
 
  private:
+  const ModelState* state_;
+  std::string name_;
   Parameter* weight_;
   Parameter* bias_;
   Tensor running_mean_;
@@ -74,6 +78,8 @@ class Linear {
   Parameter& bias() const { return *bias_; }
 
  private:
+  const ModelState* state_;
+  std::string name_;
   Parameter* weight_;
   Parameter* bias_;
 };

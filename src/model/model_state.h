@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "memory/buffer.h"
+#include "model/layer_observer.h"
 #include "ops/backend.h"
 
 namespace r50 {
@@ -44,12 +45,16 @@ class ModelState {
   std::int64_t& add_batch_counter(const std::string& name);
 
   Backend& backend() const { return backend_; }
+  // Who hears of each layer's work (none by default); modules ask here at every call.
+  LayerObserver* observer() const { return observer_; }
+  void set_observer(LayerObserver* observer) { observer_ = observer; }
   const std::vector<StateEntry>& entries() const { return entries_; }
   std::vector<Parameter*> parameters();
   std::int64_t parameter_count() const;
 
  private:
   Backend& backend_;
+  LayerObserver* observer_ = nullptr;
   std::deque<Parameter> parameters_;  // deques keep addresses stable as they grow
   std::deque<OwnedTensor> statistics_;
   std::deque<std::int64_t> counters_;

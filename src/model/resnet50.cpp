@@ -8,6 +8,9 @@
 namespace r50 {
 namespace {
 
+// torchvision's names of the stem's and the head's modules without parameters.
+const std::string kRelu = "relu", kMaxPool = "maxpool", kAvgPool = "avgpool";
+
 OwnedTensor make_activation(Backend& backend, const Shape& shape) {
   return OwnedTensor(backend.allocator(), shape, DType::F32, backend.device());
 }
@@ -34,7 +37,10 @@ std::vector<std::unique_ptr<Bottleneck>> make_blocks(ModelState& state) {
 
 Bottleneck::Bottleneck(ModelState& state, const std::string& name, int in_channels, int width,
                        int stride)
-    : out_channels_(width * 4),
+    : state_(&state),
+      relu_name_(name + ".relu"),
+      add_name_(name + ".add"),
+      out_channels_(width * 4),
       conv1_(state, name + ".conv1", in_channels, width, 1, 1, 0),
       bn1_(state, name + ".bn1", width),
       conv2_(state, name + ".conv2", width, width, 3, stride, 1),
@@ -48,17 +54,18 @@ Bottleneck::Bottleneck(ModelState& state, const std::string& name, int in_channe
 }
 
 void Bottleneck::forward(Backend& backend, const Tensor& x, BatchNormMode mode) {
+  LayerObserver* observer = state_->observer();
   c1_ = make_activation(backend, conv1_.output_shape(x.shape()));
   a1_ = make_activation(backend, c1_.shape());
   conv1_.forward(backend, x, c1_);
   bn1_.forward(backend, c1_, a1_, mode);
-  backend.relu_forward(a1_, a1_);
+  observed(observer, relu_name_, Pass::Forward, [&] { backend.relu_forward(a1_, a1_); });
 
   c2_ = make_activation(backend, conv2_.output_shape(a1_.shape()));
   a2_ = make_activation(backend, c2_.shape());
   conv2_.forward(backend, a1_, c2_);
   bn2_.forward(backend, c2_, a2_, mode);
-  backend.relu_forward(a2_, a2_);
+  observed(observer, relu_name_, Pass::Forward, [&] { backend.relu_forward(a2_, a2_); });
 
   c3_ = make_activation(backend, conv3_.output_shape(a2_.shape()));
   out_ = make_activation(backend, c3_.shape());
@@ -70,30 +77,31 @@ void Bottleneck::forward(Backend& backend, const Tensor& x, BatchNormMode mode) 
     const OwnedTensor identity = make_activation(backend, cd_.shape());
     downsample_conv_->forward(backend, x, cd_);
     downsample_bn_->forward(backend, cd_, identity, mode);
-    backend.add(out_, identity, out_);
+    observed(observer, add_name_, Pass::Forward, [&] { backend.add(out_, identity, out_); });
   } else {
-    backend.add(out_, x, out_);
+    observed(observer, add_name_, Pass::Forward, [&] { backend.add(out_, x, out_); });
   }
-  backend.relu_forward(out_, out_);
+  observed(observer, relu_name_, Pass::Forward, [&] { backend.relu_forward(out_, out_); });
 }
 
 void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout, const Tensor& dx) {
+  LayerObserver* observer = state_->observer();
   // The gradient at the sum, before the final ReLU, flows to both the main path and the shortcut.
   const OwnedTensor dsum = make_activation(backend, out_.shape());
-  backend.relu_backward(out_, dout, dsum);
+  observed(observer, relu_name_, Pass::Backward, [&] { backend.relu_backward(out_, dout, dsum); });
 
   OwnedTensor dc = make_activation(backend, c3_.shape());
   bn3_.backward(backend, c3_, dsum, dc);
   OwnedTensor da = make_activation(backend, a2_.shape());
   conv3_.backward(backend, a2_, dc, da);
 
-  backend.relu_backward(a2_, da, da);
+  observed(observer, relu_name_, Pass::Backward, [&] { backend.relu_backward(a2_, da, da); });
   dc = make_activation(backend, c2_.shape());
   bn2_.backward(backend, c2_, da, dc);
   da = make_activation(backend, a1_.shape());
   conv2_.backward(backend, a1_, dc, da);
 
-  backend.relu_backward(a1_, da, da);
+  observed(observer, relu_name_, Pass::Backward, [&] { backend.relu_backward(a1_, da, da); });
   dc = make_activation(backend, c1_.shape());
   bn1_.backward(backend, c1_, da, dc);
   da = {};
@@ -105,9 +113,9 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
     downsample_bn_->backward(backend, cd_, dsum, dcd);
     const OwnedTensor dshortcut = make_activation(backend, x.shape());
     downsample_conv_->backward(backend, x, dcd, dshortcut);
-    backend.add(dx, dshortcut, dx);
+    observed(observer, add_name_, Pass::Backward, [&] { backend.add(dx, dshortcut, dx); });
   } else {
-    backend.add(dx, dsum, dx);
+    observed(observer, add_name_, Pass::Backward, [&] { backend.add(dx, dsum, dx); });
   }
 
   for (OwnedTensor* kept : {&c1_, &a1_, &c2_, &a2_, &c3_, &cd_, &out_}) *kept = {};
@@ -169,9 +177,11 @@ const Tensor& ResNet50::forward(const Tensor& images, BatchNormMode mode) {
   stem_relu_ = make_activation(backend, stem_conv_.shape());
   conv1_.forward(backend, images, stem_conv_);
   bn1_.forward(backend, stem_conv_, stem_relu_, mode);
-  backend.relu_forward(stem_relu_, stem_relu_);
+  LayerObserver* observer = state_.observer();
+  observed(observer, kRelu, Pass::Forward, [&] { backend.relu_forward(stem_relu_, stem_relu_); });
   stem_pool_ = make_activation(backend, max_pool2d_output_shape(stem_relu_.shape(), Pool2dParams{}));
-  backend.max_pool2d_forward(stem_relu_, stem_pool_, Pool2dParams{});
+  observed(observer, kMaxPool, Pass::Forward,
+           [&] { backend.max_pool2d_forward(stem_relu_, stem_pool_, Pool2dParams{}); });
 
   const Tensor* x = &stem_pool_.tensor();
   for (const auto& block : blocks_) {
@@ -179,7 +189,7 @@ const Tensor& ResNet50::forward(const Tensor& images, BatchNormMode mode) {
     x = &block->output();
   }
   features_ = make_activation(backend, {x->dim(0), x->dim(1)});
-  backend.global_avg_pool_forward(*x, features_);
+  observed(observer, kAvgPool, Pass::Forward, [&] { backend.global_avg_pool_forward(*x, features_); });
   logits_ = make_activation(backend, {x->dim(0), num_classes_});
   fc_.forward(backend, features_, logits_);
   return logits_.tensor();
@@ -193,7 +203,8 @@ void ResNet50::backward(const Tensor& dlogits) {
   OwnedTensor dfeatures = make_activation(backend, features_.shape());
   fc_.backward(backend, features_, dlogits, dfeatures);
   OwnedTensor dout = make_activation(backend, last.shape());
-  backend.global_avg_pool_backward(dfeatures, dout);
+  LayerObserver* observer = state_.observer();
+  observed(observer, kAvgPool, Pass::Backward, [&] { backend.global_avg_pool_backward(dfeatures, dout); });
   dfeatures = {};
 
   for (std::size_t index = blocks_.size(); index-- > 0;) {
@@ -204,9 +215,10 @@ void ResNet50::backward(const Tensor& dlogits) {
   }
 
   const OwnedTensor drelu = make_activation(backend, stem_relu_.shape());
-  backend.max_pool2d_backward(stem_relu_, stem_pool_, dout, drelu, Pool2dParams{});
+  observed(observer, kMaxPool, Pass::Backward,
+           [&] { backend.max_pool2d_backward(stem_relu_, stem_pool_, dout, drelu, Pool2dParams{}); });
   dout = {};
-  backend.relu_backward(stem_relu_, drelu, drelu);
+  observed(observer, kRelu, Pass::Backward, [&] { backend.relu_backward(stem_relu_, drelu, drelu); });
   const OwnedTensor dconv = make_activation(backend, stem_conv_.shape());
   bn1_.backward(backend, stem_conv_, drelu, dconv);
   conv1_.backward(backend, images_, dconv, Tensor());

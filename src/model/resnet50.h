@@ -26,6 +26,8 @@ class Bottleneck {
   int out_channels() const { return out_channels_; }
 
  private:
+  const ModelState* state_;
+  std::string relu_name_, add_name_;  // "layer1.0.relu", "layer1.0.add", for the observer
   int out_channels_;
   Conv2d conv1_;
   BatchNorm2d bn1_;
@@ -67,6 +69,9 @@ class ResNet50 {
 
   // Every convolution, batch norm and the classifier, for tests and per-layer reports.
   const Conv2d& conv1() const { return conv1_; }
+  // Who hears of each layer's forward and backward work (model/layer_observer.h); none: nullptr.
+  void set_observer(LayerObserver* observer) { state_.set_observer(observer); }
+  LayerObserver* observer() const { return state_.observer(); }
   const Linear& fc() const { return fc_; }
 
  private:

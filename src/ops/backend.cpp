@@ -1,6 +1,33 @@
 #include "ops/backend.h"
 
+#include <chrono>
+#include <vector>
+
 namespace r50 {
+namespace {
+
+// Where ops run as they are called, the work enqueued so far is the work done so far.
+class HostClockTimer final : public Backend::Timer {
+ public:
+  explicit HostClockTimer(int marks) : marks_(static_cast<std::size_t>(marks)) {}
+  void record(int mark) override { marks_.at(static_cast<std::size_t>(mark)) = Clock::now(); }
+  double milliseconds(int from, int to) override {
+    return std::chrono::duration<double, std::milli>(marks_.at(static_cast<std::size_t>(to)) -
+                                                     marks_.at(static_cast<std::size_t>(from)))
+        .count();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::vector<Clock::time_point> marks_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend::Timer> Backend::make_timer(int marks) {
+  R50_CHECK(marks > 0, "make_timer: ", marks, " marks");
+  return std::make_unique<HostClockTimer>(marks);
+}
 
 std::int64_t conv_output_size(std::int64_t input, std::int64_t kernel, int stride, int padding) {
   R50_CHECK(stride > 0 && padding >= 0, "stride must be positive and padding not negative, got stride ",

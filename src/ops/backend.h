@@ -67,6 +67,19 @@ class Backend {
   virtual Allocator& allocator() = 0;
   virtual void synchronize() = 0;
 
+  // Device time between points in the backend's stream of work. record(m) marks the point after
+  // the work enqueued so far; milliseconds(a, b) waits until mark b has passed and returns the
+  // time from a to b. On a GPU the marks are CUDA events, which cost no synchronisation; the
+  // default, for backends whose ops run as they are called, reads the host's clock. A mark may be
+  // recorded again once its last reading is done. Marks are numbered 0 .. marks - 1.
+  class Timer {
+   public:
+    virtual ~Timer() = default;
+    virtual void record(int mark) = 0;
+    virtual double milliseconds(int from, int to) = 0;
+  };
+  virtual std::unique_ptr<Timer> make_timer(int marks);
+
   // Moving data. Sizes come from the tensor; `host` holds tensor.nbytes() bytes.
   virtual void copy_from_host(const Tensor& dst, const void* host) = 0;
   virtual void copy_to_host(void* host, const Tensor& src) = 0;
@@ -78,9 +91,13 @@ class Backend {
   // on the backend's copy stream, after the compute work enqueued so far (which may still read
   // dst); wait_for_upload() makes compute enqueued from then on wait for it; finish_upload() waits
   // on the host until the copy is done, so that `host` may be reused, and ends the ticket. Every
-  // ticket must be finished. On the CPU the copy is done at once.
+  // ticket must be finished; finish_upload() then leaves in `milliseconds` how long the copy
+  // itself took (on a GPU, on the copy stream, from the moment it could start). On the CPU the
+  // copy is done at once.
   struct UploadTicket {
-    void* event = nullptr;
+    void* event = nullptr;    // the copy is done
+    void* started = nullptr;  // the copy may start: the compute before it no longer reads dst
+    double milliseconds = 0;
   };
   virtual UploadTicket upload(const Tensor& dst, const void* host) = 0;
   virtual void wait_for_upload(const UploadTicket& ticket) = 0;

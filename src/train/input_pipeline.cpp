@@ -24,6 +24,7 @@ void InputPipeline::finish(std::optional<InFlight>& batch) {
   if (!batch) return;
   backend_.finish_upload(batch->images);
   backend_.finish_upload(batch->labels);
+  upload_seconds_ += (batch->images.milliseconds + batch->labels.milliseconds) / 1e3;
   batch.reset();  // the host memory goes back to the loader
 }
 

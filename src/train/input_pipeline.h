@@ -37,6 +37,10 @@ class InputPipeline {
   // Drops the batches in flight, then starts the loader's epoch `epoch`.
   void start_epoch(std::int64_t epoch);
 
+  // The time the uploads finished so far took on the device's copy stream, which runs beside the
+  // compute: the host-to-device share of the input path, overlapped.
+  double upload_seconds() const { return upload_seconds_; }
+
  private:
   struct InFlight {
     LoadedBatch host;
@@ -52,6 +56,7 @@ class InputPipeline {
   OwnedTensor normalized_;          // F32 [B, 3, S, S]
   std::optional<InFlight> current_, ahead_;
   int next_slot_ = 0;
+  double upload_seconds_ = 0.0;
 };
 
 }  // namespace r50

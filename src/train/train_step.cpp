@@ -1,36 +1,52 @@
 #include "train/train_step.h"
 
 namespace r50 {
+namespace {
+
+// The names the per-layer profile gives the loss and the update (train/layer_profile.h).
+const std::string kLoss = "loss", kOptimizer = "optimizer";
+
+}  // namespace
 
 TrainStep::TrainStep(ResNet50& model, const SgdParams& sgd)
     : model_(model),
       sgd_(sgd),
       loss_(model.backend().allocator(), {1}, DType::F32, model.backend().device()) {}
 
-void TrainStep::forward_backward(const Tensor& images, const Tensor& labels, BatchNormMode mode) {
+void TrainStep::forward_backward(const Tensor& images, const Tensor& labels, BatchNormMode mode,
+                                 StepTimer* timer) {
   Backend& backend = model_.backend();
   logits_ = &model_.forward(images, mode);
   if (probs_.shape() != logits_->shape()) {
     probs_ = OwnedTensor(backend.allocator(), logits_->shape(), DType::F32, backend.device());
     dlogits_ = OwnedTensor(backend.allocator(), logits_->shape(), DType::F32, backend.device());
   }
-  backend.softmax_cross_entropy_forward(*logits_, labels, probs_, loss_);
-  backend.softmax_cross_entropy_backward(probs_, labels, dlogits_, 1.0f);
+  LayerObserver* observer = model_.observer();
+  observed(observer, kLoss, Pass::Forward,
+           [&] { backend.softmax_cross_entropy_forward(*logits_, labels, probs_, loss_); });
+  if (timer) timer->forward_done();
+  observed(observer, kLoss, Pass::Backward,
+           [&] { backend.softmax_cross_entropy_backward(probs_, labels, dlogits_, 1.0f); });
   model_.backward(dlogits_);
+  if (timer) timer->backward_done();
 }
 
 void TrainStep::apply_sgd() {
   Backend& backend = model_.backend();
-  for (Parameter* parameter : model_.parameters()) {
-    backend.sgd_step(parameter->value, parameter->grad, parameter->momentum, sgd_,
-                     !parameter->momentum_initialized);
-    parameter->momentum_initialized = true;
-  }
+  observed(model_.observer(), kOptimizer, Pass::Backward, [&] {
+    for (Parameter* parameter : model_.parameters()) {
+      backend.sgd_step(parameter->value, parameter->grad, parameter->momentum, sgd_,
+                       !parameter->momentum_initialized);
+      parameter->momentum_initialized = true;
+    }
+  });
 }
 
-void TrainStep::run(const Tensor& images, const Tensor& labels) {
-  forward_backward(images, labels, BatchNormMode::BatchStatistics);
+void TrainStep::run(const Tensor& images, const Tensor& labels, StepTimer* timer) {
+  if (timer) timer->start();
+  forward_backward(images, labels, BatchNormMode::BatchStatistics, timer);
   apply_sgd();
+  if (timer) timer->finish();
 }
 
 float TrainStep::loss() const {

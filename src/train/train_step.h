@@ -2,6 +2,7 @@
 #pragma once
 
 #include "model/resnet50.h"
+#include "train/step_timer.h"
 
 namespace r50 {
 
@@ -13,17 +14,20 @@ class TrainStep {
   TrainStep(ResNet50& model, const SgdParams& sgd);
 
   // Forward, loss and backward: leaves every parameter's gradient, updates nothing but the
-  // batch-norm running statistics (under batch statistics, as torch's forward does).
-  void forward_backward(const Tensor& images, const Tensor& labels, BatchNormMode mode);
+  // batch-norm running statistics (under batch statistics, as torch's forward does). With a
+  // timer, marks the end of the forward (and loss) and of the backward.
+  void forward_backward(const Tensor& images, const Tensor& labels, BatchNormMode mode,
+                        StepTimer* timer = nullptr);
   // The SGD update from the gradients of the last forward_backward.
   void apply_sgd();
-  // forward_backward under batch statistics, then apply_sgd.
-  void run(const Tensor& images, const Tensor& labels);
+  // forward_backward under batch statistics, then apply_sgd; with a timer, times its phases.
+  void run(const Tensor& images, const Tensor& labels, StepTimer* timer = nullptr);
 
   // The last forward's loss; waits for the device.
   float loss() const;
   const Tensor& logits() const { return *logits_; }
   const SgdParams& sgd() const { return sgd_; }
+  ResNet50& model() const { return model_; }
 
  private:
   ResNet50& model_;

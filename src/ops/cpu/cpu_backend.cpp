@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #ifdef R50_WITH_OPENBLAS
@@ -50,8 +51,11 @@ void CpuBackend::copy_to_host(void* host, const Tensor& src) {
 }
 
 Backend::UploadTicket CpuBackend::upload(const Tensor& dst, const void* host) {
+  const auto start = std::chrono::steady_clock::now();
   copy_from_host(dst, host);
-  return {};
+  UploadTicket ticket;
+  ticket.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return ticket;
 }
 
 void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
