@@ -22,6 +22,11 @@ struct DeviceInfo {
   std::int64_t cudnn_loaded_version = 0;
   int cublas_compiled_version = 0;
   int cublas_loaded_version = 0;
+  // From the driver's management library (NVML) where it answers; 0 where it does not.
+  int max_sm_clock_mhz = 0;
+  int max_memory_clock_mhz = 0;
+  double power_limit_watts = 0;
+  std::string driver_release;  // the driver's own version, "580.95.05"; empty where unknown
 
   std::string compute_capability() const {
     return std::to_string(compute_capability_major) + "." + std::to_string(compute_capability_minor);

@@ -25,6 +25,12 @@ std::string format_cublas_version(std::int64_t version) {
   return dotted(version / 10000, version % 10000 / 100, version % 100);
 }
 
+std::string format_gpu_clocks(const DeviceInfo& device) {
+  if (device.max_sm_clock_mhz <= 0) return "unknown";
+  return "max SM " + std::to_string(device.max_sm_clock_mhz) + " MHz, max memory " +
+         std::to_string(device.max_memory_clock_mhz) + " MHz";
+}
+
 std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSettings& settings, const BuildInfo& build,
                                       const std::string& cpu_model, unsigned cpu_cores) {
   const bool gpu = settings.device != "cpu";
@@ -34,8 +40,10 @@ std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSetting
       {"gpu_sm_count", gpu_value(std::to_string(device.multiprocessors))},
       {"gpu_compute_capability", gpu_value(device.compute_capability())},
       {"gpu_memory_bytes", gpu_value(std::to_string(device.memory_bytes))},
-      {"gpu_clocks", gpu_value("unknown")},
+      {"gpu_clocks", gpu_value(format_gpu_clocks(device))},
+      {"gpu_power_limit_watts", gpu_value(device.power_limit_watts > 0 ? std::to_string(static_cast<int>(device.power_limit_watts + 0.5)) : "unknown")},
       {"driver_version", gpu_value(format_cuda_version(device.driver_version))},
+      {"nvidia_driver_version", gpu_value(device.driver_release.empty() ? "unknown" : device.driver_release)},
       {"cuda_runtime_version", gpu_value(format_cuda_version(device.runtime_version))},
       {"cudnn_version", gpu_value(format_cudnn_version(device.cudnn_loaded_version))},
       {"cublas_version", gpu_value(format_cublas_version(device.cublas_loaded_version))},

@@ -1,5 +1,5 @@
 // defines: RunSettings, BuildInfo, ContextEntry, run_context, format_cuda_version,
-//          format_cudnn_version, format_cublas_version
+//          format_cudnn_version, format_cublas_version, format_gpu_clocks
 #pragma once
 
 #include <cstdint>
@@ -31,11 +31,13 @@ using ContextEntry = std::pair<std::string, std::string>;
 
 // The results JSON's context keys (DESIGN.md, "Results JSON"), in that order, as strings (Google
 // Benchmark's custom context holds strings). The GPU keys read "none" when `settings.device` is
-// "cpu"; gpu_clocks reads "unknown" (nothing reads NVML yet). The versions are the libraries
-// loaded at run time; cudnn_compiled_version and cublas_compiled_version, beyond DESIGN.md's list,
-// are the headers the program was built with. driver_version is the CUDA version the driver
-// supports (cudaDriverGetVersion: "13.0"), not the driver's own number. "date" is not among
-// them: Google Benchmark writes its own, which the caller makes UTC.
+// "cpu". gpu_clocks ("max SM 1980 MHz, max memory 2619 MHz") and, beyond DESIGN.md's list,
+// gpu_power_limit_watts and nvidia_driver_version ("580.95.05") come from NVML and read "unknown"
+// where it does not answer. The versions are the libraries loaded at run time;
+// cudnn_compiled_version and cublas_compiled_version, also beyond the list, are the headers the
+// program was built with. driver_version is the CUDA version the driver supports
+// (cudaDriverGetVersion: "13.0"). "date" is not among them: Google Benchmark writes its own, which
+// the caller makes UTC.
 std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSettings& settings, const BuildInfo& build,
                                       const std::string& cpu_model, unsigned cpu_cores);  // "": unknown
 
@@ -45,5 +47,7 @@ std::vector<ContextEntry> run_context(const DeviceInfo& device, const RunSetting
 std::string format_cuda_version(std::int64_t version);
 std::string format_cudnn_version(std::int64_t version);
 std::string format_cublas_version(std::int64_t version);
+// "max SM 1980 MHz, max memory 2619 MHz"; "unknown" without NVML's figures.
+std::string format_gpu_clocks(const DeviceInfo& device);
 
 }  // namespace r50

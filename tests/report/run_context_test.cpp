@@ -48,13 +48,27 @@ TEST(RunContext, DescribesTheGpuFromItsDeviceInfo) {
   EXPECT_EQ(context.at("gpu_sm_count"), "22");
   EXPECT_EQ(context.at("gpu_compute_capability"), "7.5");
   EXPECT_EQ(context.at("gpu_memory_bytes"), "6442450944");
-  EXPECT_EQ(context.at("gpu_clocks"), "unknown");
+  EXPECT_EQ(context.at("gpu_clocks"), "unknown");  // no NVML figures in a_gpu()
+  EXPECT_EQ(context.at("gpu_power_limit_watts"), "unknown");
+  EXPECT_EQ(context.at("nvidia_driver_version"), "unknown");
   EXPECT_EQ(context.at("driver_version"), "12.4");
   EXPECT_EQ(context.at("cuda_runtime_version"), "12.2");
   EXPECT_EQ(context.at("cudnn_version"), "9.13.0");
   EXPECT_EQ(context.at("cudnn_compiled_version"), "9.1.0");
   EXPECT_EQ(context.at("cublas_version"), "12.4.5");
   EXPECT_EQ(context.at("cublas_compiled_version"), "12.2.1");
+}
+
+TEST(RunContext, GivesNvmlsClocksPowerLimitAndDriverWhereItAnswered) {
+  DeviceInfo gpu = a_gpu();
+  gpu.max_sm_clock_mhz = 1785;
+  gpu.max_memory_clock_mhz = 4001;
+  gpu.power_limit_watts = 119.6;
+  gpu.driver_release = "580.95.05";
+  const auto context = as_map(run_context(gpu, kSettings, kBuild, "AMD EPYC", 16));
+  EXPECT_EQ(context.at("gpu_clocks"), "max SM 1785 MHz, max memory 4001 MHz");
+  EXPECT_EQ(context.at("gpu_power_limit_watts"), "120");
+  EXPECT_EQ(context.at("nvidia_driver_version"), "580.95.05");
 }
 
 TEST(RunContext, NamesTheRunAndTheBuild) {

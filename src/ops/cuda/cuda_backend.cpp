@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <utility>
+#include <vector>
 
 #include "kernels.h"
 #include "memory/cuda_memory.h"
@@ -35,6 +36,40 @@ DeviceInfo query_device(int gpu) {
   return info;
 }
 
+// Marks as CUDA events on the compute stream, made once, so that recording one costs no allocation
+// and no synchronisation.
+class EventTimer final : public Backend::Timer {
+ public:
+  EventTimer(cudaStream_t stream, int marks) : stream_(stream), events_(static_cast<std::size_t>(marks), nullptr) {
+    for (cudaEvent_t& event : events_) R50_CUDA_CHECK(cudaEventCreate(&event));
+  }
+  ~EventTimer() override {
+    for (cudaEvent_t event : events_) {
+      if (event) cudaEventDestroy(event);
+    }
+  }
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+
+  void record(int mark) override { R50_CUDA_CHECK(cudaEventRecord(at(mark), stream_)); }
+  double milliseconds(int from, int to) override {
+    R50_CUDA_CHECK(cudaEventSynchronize(at(to)));
+    float elapsed = 0.0f;
+    R50_CUDA_CHECK(cudaEventElapsedTime(&elapsed, at(from), at(to)));
+    return elapsed;
+  }
+
+ private:
+  cudaEvent_t at(int mark) const {
+    R50_CHECK(mark >= 0 && static_cast<std::size_t>(mark) < events_.size(), "timer mark ", mark, " of ",
+              events_.size());
+    return events_[static_cast<std::size_t>(mark)];
+  }
+
+  cudaStream_t stream_;
+  std::vector<cudaEvent_t> events_;
+};
+
 }  // namespace
 
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options) {
@@ -48,6 +83,14 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
             " GPU", count == 1 ? "" : "s", " answer (indices 0 to ", count - 1, ")");
   R50_CUDA_CHECK(cudaSetDevice(options.gpu));
   info_ = query_device(options.gpu);
+  char pci_bus_id[32] = {};
+  R50_CUDA_CHECK(cudaDeviceGetPCIBusId(pci_bus_id, sizeof pci_bus_id, options.gpu));
+  pci_bus_id_ = pci_bus_id;
+  const GpuClocks clocks = read_gpu_clocks(pci_bus_id_);
+  info_.max_sm_clock_mhz = clocks.max_sm_mhz;
+  info_.max_memory_clock_mhz = clocks.max_memory_mhz;
+  info_.power_limit_watts = clocks.power_limit_watts;
+  info_.driver_release = clocks.driver_version;
   allocator_ = make_cuda_device_allocator(options.gpu, options.memory_limit.bytes_of(info_.memory_bytes));
   R50_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   R50_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
@@ -73,6 +116,11 @@ CudaBackend::~CudaBackend() {
 }
 
 void CudaBackend::synchronize() { R50_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+std::unique_ptr<Backend::Timer> CudaBackend::make_timer(int marks) {
+  R50_CHECK(marks > 0, "make_timer: ", marks, " marks");
+  return std::make_unique<EventTimer>(stream_, marks);
+}
 
 const float* CudaBackend::ones(std::int64_t count) {
   if (count > ones_count_) {
@@ -109,17 +157,22 @@ Backend::UploadTicket CudaBackend::upload(const Tensor& dst, const void* host) {
             " but expected a tensor on ", device().str());
   R50_CHECK(host || dst.nbytes() == 0, "upload: the host pointer is null");
   // The copy stream first waits for the compute enqueued so far, which may still read dst.
-  cudaEvent_t computed = nullptr, copied = nullptr;
+  cudaEvent_t computed = nullptr, started = nullptr, copied = nullptr;
   R50_CUDA_CHECK(cudaEventCreateWithFlags(&computed, cudaEventDisableTiming));
   R50_CUDA_CHECK(cudaEventRecord(computed, stream_));
   R50_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, computed, 0));
   R50_CUDA_CHECK(cudaEventDestroy(computed));  // released once it has completed
+  R50_CUDA_CHECK(cudaEventCreate(&started));
+  R50_CUDA_CHECK(cudaEventRecord(started, copy_stream_));
   if (dst.nbytes()) {
     R50_CUDA_CHECK(cudaMemcpyAsync(dst.data(), host, dst.nbytes(), cudaMemcpyHostToDevice, copy_stream_));
   }
-  R50_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+  R50_CUDA_CHECK(cudaEventCreate(&copied));
   R50_CUDA_CHECK(cudaEventRecord(copied, copy_stream_));
-  return {copied};
+  UploadTicket ticket;
+  ticket.event = copied;
+  ticket.started = started;
+  return ticket;
 }
 
 void CudaBackend::wait_for_upload(const UploadTicket& ticket) {
@@ -129,9 +182,14 @@ void CudaBackend::wait_for_upload(const UploadTicket& ticket) {
 
 void CudaBackend::finish_upload(UploadTicket& ticket) {
   R50_CHECK(ticket.event, "finish_upload: the ticket was finished or never issued");
-  const auto event = static_cast<cudaEvent_t>(std::exchange(ticket.event, nullptr));
-  R50_CUDA_CHECK(cudaEventSynchronize(event));
-  R50_CUDA_CHECK(cudaEventDestroy(event));
+  const auto copied = static_cast<cudaEvent_t>(std::exchange(ticket.event, nullptr));
+  const auto started = static_cast<cudaEvent_t>(std::exchange(ticket.started, nullptr));
+  R50_CUDA_CHECK(cudaEventSynchronize(copied));
+  float elapsed = 0.0f;
+  R50_CUDA_CHECK(cudaEventElapsedTime(&elapsed, started, copied));
+  ticket.milliseconds = elapsed;
+  R50_CUDA_CHECK(cudaEventDestroy(started));
+  R50_CUDA_CHECK(cudaEventDestroy(copied));
 }
 
 void CudaBackend::copy(const Tensor& dst, const Tensor& src) {

@@ -11,6 +11,7 @@
 #include "memory/buffer.h"
 #include "ops/backend.h"
 #include "ops/cuda/cudnn_conv.h"
+#include "ops/cuda/gpu_clocks.h"
 
 namespace r50 {
 
@@ -35,8 +36,12 @@ class CudaBackend final : public Backend {
   DeviceInfo device_info() const override { return info_; }
   Allocator& allocator() override { return *allocator_; }
   void synchronize() override;
+  std::unique_ptr<Timer> make_timer(int marks) override;  // CUDA events on the compute stream
 
   std::vector<ConvAlgorithmChoice> convolution_choices() const { return convolutions_->choices(); }
+  // The GPU's clocks and power draw now, from NVML where it answers: read at the end of a
+  // measurement, they say whether the card held its clocks under load.
+  GpuClocks clocks() const { return read_gpu_clocks(pci_bus_id_); }
 
   void copy_from_host(const Tensor& dst, const void* host) override;
   void copy_to_host(void* host, const Tensor& src) override;
@@ -102,6 +107,7 @@ class CudaBackend final : public Backend {
 
   CudaBackendOptions options_;
   DeviceInfo info_;
+  std::string pci_bus_id_;
   // Declared first so that it is destroyed last: everything below returns memory to it.
   std::unique_ptr<Allocator> allocator_;
   cudaStream_t stream_ = nullptr;
