@@ -21,6 +21,7 @@
 
 #include "core/host.h"
 #include "core/rng.h"
+#include "data_report.h"
 #include "find_max_batch.h"
 #include "food101_run.h"
 #include "memory_report.h"
@@ -375,12 +376,7 @@ int main(int argc, char** argv) {
       std::printf("%s memory: %s\n", backend->name().c_str(), r50::memory_summary(measurement.memory).c_str());
     }
     if (measurement.food101) {
-      const r50::LoaderStats& loader = measurement.loader;
-      std::printf("data: %llu images decoded, %llu skipped, the training loop waited for data %.1f%% "
-                  "of the measured time\n",
-                  static_cast<unsigned long long>(loader.images_decoded),
-                  static_cast<unsigned long long>(loader.images_skipped), 100.0 * measurement.data_wait_fraction);
-      for (const std::string& skipped : loader.skipped_examples) std::printf("  skipped %s\n", skipped.c_str());
+      std::printf("%s", r50::training_data_report(measurement.loader, measurement.data_wait_fraction).c_str());
     }
     if (measurement.evaluated) {
       const r50::EvalResult& eval = measurement.eval;
@@ -388,9 +384,7 @@ int main(int argc, char** argv) {
                   100.0 * eval.top1(), static_cast<long long>(eval.correct), static_cast<long long>(eval.images),
                   static_cast<unsigned long long>(measurement.eval_loader.images_skipped),
                   with_thousands(eval.images_per_second()).c_str());
-      for (const std::string& skipped : measurement.eval_loader.skipped_examples) {
-        std::printf("  skipped %s\n", skipped.c_str());
-      }
+      std::printf("%s", r50::bad_data_report(measurement.eval_loader, "test split").c_str());
     }
     if (!algorithms.empty()) {
       std::printf("\ncuDNN's algorithm per convolution shape:\n%s",

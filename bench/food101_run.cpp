@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/host.h"
+#include "data_report.h"
 #include "memory/cuda_memory.h"
 #include "memory/host_allocator.h"
 #include "report/progress.h"
@@ -25,13 +26,10 @@ std::unique_ptr<Allocator> host_memory_for(const Backend& backend) {
   return make_pinned_host_allocator();
 }
 
+// Counted by reason before training; named in the report at the end (the loader's statistics carry
+// them there).
 void warn_about_skipped_lines(const Food101Index& index, std::ostream& progress) {
-  for (std::size_t i = 0; i < index.skipped.size() && i < 10; ++i) {
-    const SkippedLine& line = index.skipped[i];
-    progress << "warning: " << line.file << ":" << line.line << " skipped (" << line.why << "): "
-             << line.text << "\n";
-  }
-  if (index.skipped.size() > 10) progress << "warning: " << index.skipped.size() - 10 << " more lines skipped\n";
+  progress << skipped_lines_warning(index);
 }
 
 LoaderOptions loader_options_for(const Food101RunOptions& options, bool train) {

@@ -7,9 +7,17 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
+
+#ifdef R50_WITH_JPEGLIB
+#include <csetjmp>
+#include <cstdlib>
+#include <jpeglib.h>  // after <cstdio>: it uses FILE and size_t without including their headers
+#endif
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -28,6 +36,7 @@ namespace fs = std::filesystem;
 constexpr int kLongerSide = 512;  // Food-101's images were rescaled to this
 constexpr const char* kDefaultPhoto = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
 constexpr std::uint64_t kIdStream = ~0ull;  // the Rng key of a class's image ids
+constexpr std::uint64_t kHostileStream = ~1ull;  // the Rng key of the hostile set's pictures
 constexpr const char* kMarker = "fixture.txt";  // in meta/: says how the tree was made
 
 // Food-101's classes.txt, so that a fixture reads like the real tree.
@@ -115,14 +124,14 @@ std::uint8_t to_byte(float value) {
   return static_cast<std::uint8_t>(std::clamp(value + 0.5f, 0.0f, 255.0f));
 }
 
-struct Rendered {
-  std::vector<std::uint8_t> jpeg;
-  std::int64_t pixels = 0;
-  bool grayscale = false;
+// Pixels, row-major [height, width, channels] (1: gray, 3: RGB), and the JPEG quality drawn for them.
+struct Picture {
+  int width = 0, height = 0, channels = 3, quality = 90;
+  std::vector<std::uint8_t> pixels;
 };
 
-// One fixture image: crop, warp, colour and size drawn from `rng`, encoded as a JPEG.
-Rendered render(const std::vector<Photo>& photos, Rng& rng) {
+// One fixture picture: crop, warp, colour and size drawn from `rng`.
+Picture draw_picture(const std::vector<Photo>& photos, Rng& rng) {
   const Photo& photo = photos[rng.below(photos.size())];
   const Image& full = photo.levels[0];
 
@@ -163,12 +172,14 @@ Rendered render(const std::vector<Photo>& photos, Rng& rng) {
     gain[c] = static_cast<float>(brightness * rng.uniform(0.9, 1.1));
     offset[c] = static_cast<float>(rng.uniform(-12.0, 12.0));
   }
-  Rendered rendered;
-  rendered.grayscale = rng.uniform() < 0.05;
-  const int quality = 70 + static_cast<int>(rng.below(26));
-  const int channels = rendered.grayscale ? 1 : 3;
-
-  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(width) * height * channels);
+  Picture picture;
+  const bool grayscale = rng.uniform() < 0.05;
+  picture.quality = 70 + static_cast<int>(rng.below(26));
+  picture.width = width;
+  picture.height = height;
+  picture.channels = grayscale ? 1 : 3;
+  std::vector<std::uint8_t>& pixels = picture.pixels;
+  pixels.resize(static_cast<std::size_t>(width) * height * picture.channels);
   // Source position (pixel-centre coordinates of the level) of output pixel (x, y):
   // (centre + scale · M · (x + 1/2 − width/2, y + 1/2 − height/2)) · shrink − 1/2.
   const double step_x0 = scale * m00 * shrink, step_x1 = scale * m10 * shrink;
@@ -182,7 +193,7 @@ Rendered render(const std::vector<Photo>& photos, Rng& rng) {
       float rgb[3];
       sample(source, static_cast<float>(sx), static_cast<float>(sy), rgb);
       const float luma = 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
-      if (rendered.grayscale) {
+      if (grayscale) {
         *out++ = to_byte(luma * gain[1] + offset[1]);
         continue;
       }
@@ -190,14 +201,34 @@ Rendered render(const std::vector<Photo>& photos, Rng& rng) {
         *out++ = to_byte((luma + saturation * (rgb[c] - luma)) * gain[c] + offset[c]);
     }
   }
-  rendered.pixels = static_cast<std::int64_t>(width) * height;
-  const auto append = [](void* context, void* data, int size) {
-    auto* bytes = static_cast<std::vector<std::uint8_t>*>(context);
-    bytes->insert(bytes->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
-  };
-  R50_CHECK(stbi_write_jpg_to_func(append, &rendered.jpeg, width, height, channels, pixels.data(), quality),
+  return picture;
+}
+
+void append_bytes(void* context, void* data, int size) {
+  auto* bytes = static_cast<std::vector<std::uint8_t>*>(context);
+  bytes->insert(bytes->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+}
+
+// A baseline JPEG, as Food-101's are (a gray picture has grey content in three components:
+// stb_image_write writes no one-component JPEGs).
+std::vector<std::uint8_t> encode_baseline(const Picture& picture) {
+  std::vector<std::uint8_t> jpeg;
+  R50_CHECK(stbi_write_jpg_to_func(append_bytes, &jpeg, picture.width, picture.height, picture.channels,
+                                   picture.pixels.data(), picture.quality),
             "JPEG encoding failed");
-  return rendered;
+  return jpeg;
+}
+
+struct Rendered {
+  std::vector<std::uint8_t> jpeg;
+  std::int64_t pixels = 0;
+  bool grayscale = false;
+};
+
+// One fixture image: a picture drawn from `rng`, encoded as a JPEG.
+Rendered render(const std::vector<Photo>& photos, Rng& rng) {
+  const Picture picture = draw_picture(photos, rng);
+  return {encode_baseline(picture), std::int64_t{picture.width} * picture.height, picture.channels == 1};
 }
 
 void write_file(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
@@ -234,6 +265,199 @@ void prepare_folder(const fs::path& root) {
             ": it holds files but no earlier fixture (meta/", kMarker, "); name an empty or new folder");
   fs::remove_all(root / "images");
   fs::remove_all(root / "meta");
+}
+
+// RGB of a picture, a gray one expanded.
+Picture to_rgb(Picture picture) {
+  if (picture.channels == 3) return picture;
+  std::vector<std::uint8_t> rgb(picture.pixels.size() * 3);
+  for (std::size_t i = 0; i < rgb.size(); ++i) rgb[i] = picture.pixels[i / 3];
+  picture.pixels = std::move(rgb);
+  picture.channels = 3;
+  return picture;
+}
+
+#ifdef R50_WITH_JPEGLIB
+// libjpeg reports a fatal error through error_exit, which by default ends the process: ours jumps
+// back to the setjmp in compress_jpeg instead.
+struct EncoderError {
+  jpeg_error_mgr fields;  // first, so that a j_common_ptr's err can be cast back to this struct
+  std::jmp_buf jump;
+};
+
+[[noreturn]] void encoder_jump_back(j_common_ptr cinfo) {
+  std::longjmp(reinterpret_cast<EncoderError*>(cinfo->err)->jump, 1);
+}
+
+// `samples` as `space` lays them out (RGB, gray or CMYK), into a malloc'ed *out that the caller
+// frees. A plain function whose locals are trivial, so that the longjmp of an error skips no
+// destructor.
+bool compress_jpeg(const std::uint8_t* samples, int width, int height, int components, J_COLOR_SPACE space,
+                   bool progressive, int quality, unsigned char** out, unsigned long* size) {
+  jpeg_compress_struct cinfo{};
+  EncoderError error{};
+  cinfo.err = jpeg_std_error(&error.fields);
+  error.fields.error_exit = encoder_jump_back;
+  if (setjmp(error.jump)) {
+    jpeg_destroy_compress(&cinfo);
+    return false;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, out, size);
+  cinfo.image_width = static_cast<JDIMENSION>(width);
+  cinfo.image_height = static_cast<JDIMENSION>(height);
+  cinfo.input_components = components;
+  cinfo.in_color_space = space;
+  jpeg_set_defaults(&cinfo);  // CMYK: with Adobe's APP14 marker, as Photoshop writes it
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  if (progressive) jpeg_simple_progression(&cinfo);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(samples + std::size_t{cinfo.next_scanline} * width * components);
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  return true;
+}
+
+enum class JpegKind { cmyk, grayscale, progressive };
+
+// The JPEG kinds that stb_image_write cannot write, through libjpeg's compressor.
+std::vector<std::uint8_t> encode_with_libjpeg(const Picture& rgb, JpegKind kind) {
+  std::vector<std::uint8_t> samples;
+  int components = 3;
+  J_COLOR_SPACE space = JCS_RGB;
+  if (kind == JpegKind::grayscale) {
+    components = 1, space = JCS_GRAYSCALE;
+    for (std::size_t i = 0; i < rgb.pixels.size(); i += 3) {
+      samples.push_back(to_byte(0.299f * rgb.pixels[i] + 0.587f * rgb.pixels[i + 1] + 0.114f * rgb.pixels[i + 2]));
+    }
+  } else if (kind == JpegKind::cmyk) {
+    // Adobe's inverted inks, which decoders (PIL, stb_image) turn back into red = C·K/255 and so
+    // on: K the brightest channel, C, M, Y each channel's share of it.
+    components = 4, space = JCS_CMYK;
+    for (std::size_t i = 0; i < rgb.pixels.size(); i += 3) {
+      const int k = std::max({rgb.pixels[i], rgb.pixels[i + 1], rgb.pixels[i + 2]});
+      for (int c = 0; c < 3; ++c) samples.push_back(k ? static_cast<std::uint8_t>(rgb.pixels[i + c] * 255 / k) : 0);
+      samples.push_back(static_cast<std::uint8_t>(k));
+    }
+  } else {
+    samples = rgb.pixels;
+  }
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  const bool done = compress_jpeg(samples.data(), rgb.width, rgb.height, components, space,
+                                  kind == JpegKind::progressive, rgb.quality, &out, &size);
+  std::unique_ptr<unsigned char, void (*)(void*)> owned(out, std::free);
+  R50_CHECK(done && out, "libjpeg could not encode a fixture image");
+  return std::vector<std::uint8_t>(out, out + size);
+}
+#endif
+
+// A JPEG whose frame header claims 65,500 x 65,500 pixels, over any sane pixel budget.
+std::vector<std::uint8_t> with_huge_header(std::vector<std::uint8_t> jpeg) {
+  for (std::size_t p = 2; p + 9 <= jpeg.size() && jpeg[p] == 0xFF;
+       p += 2 + (std::size_t{jpeg[p + 2]} << 8 | jpeg[p + 3])) {
+    if (jpeg[p + 1] != 0xC0) continue;  // SOF0: FF C0, length, precision, height, width
+    jpeg[p + 5] = 0xFF, jpeg[p + 6] = 0xDC, jpeg[p + 7] = 0xFF, jpeg[p + 8] = 0xDC;
+    return jpeg;
+  }
+  R50_THROW("no baseline frame header in the JPEG to enlarge");
+}
+
+// Writes the hostile set under `root` and appends its lines to the splits: images that are
+// unusual but valid (what torchvision's Image.open(f).convert('RGB') trains on), images that
+// cannot be used, and index lines that must be passed over. meta/hostile.txt lists each entry
+// and what a loader should make of it.
+HostileSummary plant_hostile_entries(const fs::path& root, const std::vector<std::string>& classes,
+                                     const std::vector<Photo>& photos, std::uint64_t seed,
+                                     std::vector<std::string>& train, std::vector<std::string>& test) {
+  HostileSummary summary;
+  std::vector<std::string> manifest = {
+      "# make_food101_fixture --hostile: each planted entry, and what a loader should make of it"};
+  const std::string good_class = classes.front(), test_class = classes.back();
+  int drawn = 0;
+  const auto picture = [&] {
+    Rng rng = Rng::keyed(seed, kHostileStream, static_cast<std::uint64_t>(drawn++));
+    return to_rgb(draw_picture(photos, rng));
+  };
+  // An image entry of `split`: its file (`bytes`, or nothing where `bytes` is null) and outcome.
+  const auto plant = [&](std::vector<std::string>& split, const std::string& line,
+                         const std::vector<std::uint8_t>* bytes, const std::string& outcome) {
+    split.push_back(line);
+    if (bytes) write_file(root / "images" / (line + ".jpg"), *bytes);
+    manifest.push_back("images/" + line + ".jpg\t" + outcome);
+    if (outcome.rfind("trained", 0) == 0) {
+      ++summary.odd_images;
+    } else {
+      ++(&split == &train ? summary.bad_images : summary.bad_test_images);
+    }
+  };
+  const auto bad_line = [&](std::vector<std::string>& split, const char* file, const std::string& line,
+                            const std::string& why) {
+    split.push_back(line);
+    manifest.push_back(std::string(file) + ":" + std::to_string(split.size()) + " '" + line + "'\tskipped: " + why);
+    ++summary.bad_lines;
+  };
+
+  const Picture photo = picture();
+  const std::vector<std::uint8_t> jpeg = encode_baseline(photo);
+  std::vector<std::uint8_t> png;
+  R50_CHECK(stbi_write_png_to_func(append_bytes, &png, photo.width, photo.height, 3, photo.pixels.data(), 0),
+            "PNG encoding failed");
+#ifdef R50_WITH_JPEGLIB
+  const std::tuple<JpegKind, const char*, const char*> kinds[] = {
+      {JpegKind::cmyk, "cmyk", "CMYK JPEG (Adobe's inverted inks), decoded to RGB"},
+      {JpegKind::grayscale, "grayscale", "one-component JPEG, expanded to RGB"},
+      {JpegKind::progressive, "progressive", "progressive JPEG"}};
+  for (const auto& [kind, name, what] : kinds) {
+    const std::vector<std::uint8_t> odd = encode_with_libjpeg(picture(), kind);
+    plant(train, good_class + "/odd_" + name, &odd, std::string("trained: ") + what);
+  }
+#else
+  summary.note = "CMYK, one-component grayscale and progressive JPEGs need libjpeg's compressor, which this "
+                 "build lacks (Debian's libturbojpeg0-dev and libjpeg62-turbo-dev): baseline JPEGs stand in for them";
+  for (const char* name : {"cmyk", "grayscale", "progressive"}) {
+    const std::vector<std::uint8_t> stand_in = encode_baseline(picture());
+    plant(train, good_class + "/baseline_instead_of_" + name, &stand_in, "trained: baseline JPEG");
+  }
+#endif
+  plant(train, good_class + "/odd_png", &png, "trained: PNG under a .jpg name, as PIL reads it");
+
+  const std::vector<std::uint8_t> truncated(jpeg.begin(), jpeg.begin() + jpeg.size() / 2), empty;
+  const std::string text = "not a picture\n";
+  const std::vector<std::uint8_t> text_bytes(text.begin(), text.end()), huge = with_huge_header(jpeg);
+  plant(train, good_class + "/bad_truncated", &truncated, "skipped: truncated (no end-of-image marker)");
+  plant(train, good_class + "/bad_empty", &empty, "skipped: empty file");
+  bad_line(train, "meta/train.txt", "", "blank");
+  plant(train, good_class + "/bad_text", &text_bytes, "skipped: not an image (neither JPEG nor PNG)");
+  plant(train, good_class + "/bad_huge_header", &huge, "skipped: 65500x65500 pixels is over the 50 MP budget");
+  bad_line(train, "meta/train.txt", "../meta/classes", "escapes the data directory");
+  plant(train, good_class + "/bad_missing", nullptr, "skipped: cannot read: No such file or directory");
+  fs::create_directories(root / "images" / good_class / "bad_directory.jpg");
+  plant(train, good_class + "/bad_directory", nullptr, "skipped: cannot read: not a regular file");
+  bad_line(train, "meta/train.txt", "/etc/passwd", "escapes the data directory");
+  // A name that would clear a terminal printed raw: reports must escape it.
+  plant(train, good_class + "/bad_name_\x1b[2J", nullptr, "skipped: cannot read: No such file or directory");
+  bad_line(train, "meta/train.txt", "unknown_food/1000001", "unknown class 'unknown_food'");
+  fs::create_symlink("../../meta/classes.txt", root / "images" / good_class / "bad_link_outside.jpg");
+  bad_line(train, "meta/train.txt", good_class + "/bad_link_outside", "escapes the data directory");
+
+  // At the end of the test split, so that evaluation in index order meets a batch of bad images.
+  plant(test, test_class + "/bad_test_truncated", &truncated, "skipped: truncated (no end-of-image marker)");
+  plant(test, test_class + "/bad_test_empty", &empty, "skipped: empty file");
+  bad_line(test, "meta/test.txt", "unknown_food/1000002", "unknown class 'unknown_food'");
+  plant(test, test_class + "/bad_test_text", &text_bytes, "skipped: not an image (neither JPEG nor PNG)");
+  plant(test, test_class + "/bad_test_missing", nullptr, "skipped: cannot read: No such file or directory");
+
+  for (std::string& entry : manifest) {
+    for (std::size_t at = entry.find('\x1b'); at != std::string::npos; at = entry.find('\x1b', at)) {
+      entry.replace(at, 1, "\\x1b");
+    }
+  }
+  write_lines(root / "meta" / "hostile.txt", manifest);
+  return summary;
 }
 
 }  // namespace
@@ -299,6 +523,7 @@ FixtureSummary make_food101_fixture(const std::string& root, const FixtureOption
   for (std::thread& thread : threads) thread.join();
   if (error) std::rethrow_exception(error);
 
+  if (options.hostile) summary.hostile = plant_hostile_entries(root, classes, photos, options.seed, train, test);
   write_lines(fs::path(root) / "meta" / "classes.txt", classes);
   write_lines(fs::path(root) / "meta" / "train.txt", train);
   write_lines(fs::path(root) / "meta" / "test.txt", test);

@@ -1,4 +1,4 @@
-// defines: FixtureOptions, FixtureSummary, default_fixture_photo, make_food101_fixture
+// defines: FixtureOptions, HostileSummary, FixtureSummary, default_fixture_photo, make_food101_fixture
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,23 @@ struct FixtureOptions {
   std::uint64_t seed = 0;
   std::vector<std::string> sources;  // photographs to draw from; empty: default_fixture_photo()
   int threads = 0;                   // 0: every core
+  bool hostile = false;              // add the hostile set (HostileSummary)
+};
+
+// The hostile set, a data set's worst: after the training split's good lines, images that are
+// unusual but valid (CMYK, one-component grayscale and progressive JPEGs, a PNG under a .jpg name:
+// torchvision's Image.open(f).convert('RGB') trains on each), images that cannot be used
+// (truncated, empty, text, a 65,500 x 65,500 header, missing, a folder, a name holding a terminal
+// escape) and index lines to pass over (blank, "..", absolute, an unknown class, a link leading
+// out of images/); after the test split's, four bad images and an unknown class. Names say what
+// each is ("apple_pie/bad_truncated"); meta/hostile.txt lists every entry and what a loader should
+// make of it.
+struct HostileSummary {
+  int odd_images = 0;       // valid, in the training split
+  int bad_images = 0;       // in the training split
+  int bad_test_images = 0;  // in the test split
+  int bad_lines = 0;        // in both splits' files
+  std::string note;         // kinds this build cannot write, and what stands in; empty if none
 };
 
 struct FixtureSummary {
@@ -22,6 +39,7 @@ struct FixtureSummary {
   int grayscale = 0;
   std::int64_t bytes = 0;   // of JPEG written
   std::int64_t pixels = 0;  // of all images together
+  HostileSummary hostile;   // with FixtureOptions::hostile
 };
 
 // matplotlib's sample photograph (Debian's python-matplotlib-data), so that every machine makes the

@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "encoding threads (0: every core)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_flag("--hostile", options.hostile,
+               "add bad data: odd but valid images (CMYK, grayscale, progressive, PNG), unusable images "
+               "and bad index lines, each listed in meta/hostile.txt with what a loader should make of it");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -47,6 +50,13 @@ int main(int argc, char** argv) {
         summary.sources.size(), summary.sources.size() == 1 ? "" : "s");
     for (const std::string& source : summary.sources) std::printf(" %s", source.c_str());
     std::printf("\n");
+    const r50::HostileSummary& hostile = summary.hostile;
+    if (options.hostile) {
+      std::printf("hostile: %d odd but valid training images, %d bad training and %d bad test images, "
+                  "%d bad index lines: see %s/meta/hostile.txt\n",
+                  hostile.odd_images, hostile.bad_images, hostile.bad_test_images, hostile.bad_lines, out.c_str());
+    }
+    if (!hostile.note.empty()) std::printf("note: %s\n", hostile.note.c_str());
   } catch (const std::exception& error) {
     std::cerr << "error: " << error.what() << "\n";
     return 1;

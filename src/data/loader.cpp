@@ -23,7 +23,9 @@ namespace {
 // An image's draws come from Rng::keyed(seed, epoch, image index); no index reaches this key, so
 // the epoch's shuffle has a stream of its own.
 constexpr std::uint64_t kShuffleKey = ~std::uint64_t{0};
-constexpr std::size_t kSkippedExamples = 10;
+// Distinct reasons counted one by one: enough for every way a file fails, while sizes that vary
+// from file to file ("70000x70000 pixels is over ...") cannot grow the list without bound.
+constexpr std::size_t kReasonsCounted = 32;
 
 using Clock = std::chrono::steady_clock;
 
@@ -79,6 +81,8 @@ struct Loader::State {
     batches_per_epoch = static_cast<std::int64_t>(options.drop_last ? images / batch
                                                                     : (images + batch - 1) / batch);
     epoch_images = std::min<std::size_t>(images, batches_per_epoch * batch);
+    bad.assign(images, 0);
+    stats.index_lines_skipped = index.skipped;
     slots.resize(options.prefetch);
     for (Slot& slot : slots) {
       slot.images = Buffer(memory, batch * image_bytes);
@@ -170,13 +174,29 @@ struct Loader::State {
       return;
     }
     ++stats.images_skipped;
-    // Every epoch skips the same bad files again: name each once.
-    std::string example = "images/" + index.entries[claim.image].name + ".jpg: " + error;
-    std::vector<std::string>& examples = stats.skipped_examples;
-    if (examples.size() < kSkippedExamples &&
-        std::find(examples.begin(), examples.end(), example) == examples.end()) {
-      examples.push_back(std::move(example));
+    last_skipped = "images/" + index.entries[claim.image].name + ".jpg: " + error;
+    // Every epoch skips the same bad files again: count and name each once, with the reason it
+    // first failed for (a file that goes away mid-run had decoded before).
+    if (bad[claim.image]) return;
+    bad[claim.image] = 1;
+    ++stats.bad_images;
+    count_reason(error);
+    if (stats.skipped_examples.size() < kNamedBadEntries) stats.skipped_examples.push_back(last_skipped);
+  }
+
+  void count_reason(const std::string& error) {
+    std::vector<std::pair<std::string, std::uint64_t>>& reasons = stats.bad_image_reasons;
+    const auto find = [&](const std::string& reason) {
+      return std::find_if(reasons.begin(), reasons.end(), [&](const auto& r) { return r.first == reason; });
+    };
+    auto found = find(error);
+    if (found == reasons.end()) {
+      // The last place is kept for the pool of all the others.
+      const std::string reason = reasons.size() + 1 < kReasonsCounted ? error : LoaderStats::kOtherReasons;
+      found = find(reason);
+      if (found == reasons.end()) found = reasons.emplace(reasons.end(), reason, 0);
     }
+    ++found->second;
   }
 
   void finish(const Claim& claim, bool decoded, std::unique_lock<std::mutex>& lock) {
@@ -244,8 +264,11 @@ struct Loader::State {
   std::size_t next_image = 0;   // the next position of `order` to claim
   int filling_slot = -1;        // the slot of batch next_image / batch_size, once it has one
   std::int64_t next_batch = 0;  // the next batch next() hands out
+  std::int64_t handed_out = 0;  // batches of the epoch handed out so far
   std::size_t held = 0;         // slots held by LoadedBatch objects
   LoaderStats stats;
+  std::vector<char> bad;        // per index entry: skipped at least once
+  std::string last_skipped;     // "images/a/1.jpg: reason" of the latest image skipped
 };
 
 LoadedBatch::LoadedBatch(Loader* loader, int slot, Tensor images, Tensor labels, std::int64_t epoch,
@@ -329,6 +352,7 @@ void Loader::start_epoch(std::int64_t epoch) {
   s.next_image = 0;
   s.filling_slot = -1;
   s.next_batch = 0;
+  s.handed_out = 0;
   s.started = true;
   for (Slot& slot : s.slots) {
     if (slot.stage == Slot::Stage::Filling || slot.stage == Slot::Stage::Ready) {
@@ -352,6 +376,10 @@ std::optional<LoadedBatch> Loader::next() {
   for (;;) {
     if (s.stopped || s.next_batch >= s.batches_per_epoch) {
       account_wait();
+      R50_CHECK(s.stopped || s.handed_out > 0 || s.batches_per_epoch == 0, "not one of the ",
+                s.epoch_images, " images of epoch ", s.epoch, " could be read or decoded (the last: ",
+                s.last_skipped, "): nothing to train on; has the data under ", s.index.root,
+                " gone or become unreadable?");
       return std::nullopt;
     }
     const int slot_index = s.ready_slot(s.next_batch);
@@ -365,6 +393,7 @@ std::optional<LoadedBatch> Loader::next() {
       }
       slot.stage = Slot::Stage::Held;
       ++s.held;
+      ++s.handed_out;
       account_wait();
       const std::int64_t n = slot.delivered, size = options_.image_size;
       return LoadedBatch(this, slot_index,

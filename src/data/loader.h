@@ -1,10 +1,12 @@
-// defines: LoaderOptions, LoaderStats, LoadedBatch, Loader
+// defines: kNamedBadEntries, LoaderOptions, LoaderStats, LoadedBatch, Loader
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -25,12 +27,29 @@ struct LoaderOptions {
   DecodeLimits limits;
 };
 
+// Bad entries named one by one, in LoaderStats and in the reports made from it; past this many,
+// reports give the exact count and counts by reason instead of a line per entry (a broken copy
+// of the data set must not print 40,000 lines).
+constexpr std::size_t kNamedBadEntries = 100;
+
 struct LoaderStats {
   std::uint64_t images_decoded = 0;
-  std::uint64_t images_skipped = 0;  // could not be read or decoded
+  std::uint64_t images_skipped = 0;  // could not be read or decoded, each time one came up
+  std::uint64_t bad_images = 0;      // distinct images skipped at least once
   double decode_seconds = 0.0;       // reading, decoding and augmenting, summed over workers
   double wait_seconds = 0.0;         // how long next() kept its caller waiting
-  std::vector<std::string> skipped_examples;  // the first ten: "images/a/1.jpg: truncated (...)"
+  // Each bad image once, in the order found, up to kNamedBadEntries of them:
+  // "images/a/1.jpg: truncated (no end-of-image marker)".
+  std::vector<std::string> skipped_examples;
+  // How many bad images each reason accounts for, in the order first seen, summing to bad_images.
+  // Reasons past the first few dozen (a header's size is part of its reason) are pooled under
+  // kOtherReasons.
+  std::vector<std::pair<std::string, std::uint64_t>> bad_image_reasons;
+  // The index's lines passed over when it was read (Food101Index::skipped), so that the stats
+  // account for every entry of the split that the run could not use.
+  std::vector<SkippedLine> index_lines_skipped;
+
+  static constexpr const char* kOtherReasons = "other reasons";
 };
 
 class Loader;
@@ -79,8 +98,10 @@ class Loader {
   void start_epoch(std::int64_t epoch);
   // The epoch's next batch, waiting for it if need be; nothing at the end of the epoch or after
   // stop(). A batch none of whose images decoded is passed over (its index is missing from the
-  // epoch). Throws before the first start_epoch(), and when the caller holds every prefetch slot
-  // (nothing could ever arrive). Every batch handed out must be destroyed before the Loader.
+  // epoch). Throws before the first start_epoch(), when the caller holds every prefetch slot
+  // (nothing could ever arrive), and at the end of an epoch none of whose images decoded (the
+  // data has gone or is unreadable: a caller that starts the next epoch would loop forever on
+  // nothing). Every batch handed out must be destroyed before the Loader.
   std::optional<LoadedBatch> next();
   // Workers finish the image in hand and exit; next() returns nothing from then on. Safe to call
   // from another thread, such as one that waits for signals (not from inside a signal handler: it

@@ -29,6 +29,7 @@ std::string LoaderTree::image_path(int k) const { return (dir_.path() / image_na
 
 std::string LoaderTree::add_entry() {
   const int k = count_++;
+  train_lines_ += "c" + std::to_string(k) + "/" + std::to_string(k) + "\n";
   fs::create_directories(dir_.path() / "images" / ("c" + std::to_string(k)));
   return image_path(k);
 }
@@ -42,19 +43,18 @@ void LoaderTree::add_file(const std::string& bytes) { testing::write_file(add_en
 
 void LoaderTree::add_missing() { add_entry(); }
 
+void LoaderTree::add_index_line(const std::string& text) { train_lines_ += text + "\n"; }
+
 void LoaderTree::add_fifo() {
   const std::string path = add_entry();
   R50_CHECK(mkfifo(path.c_str(), 0600) == 0, "cannot make the named pipe ", path);
 }
 
 Food101Index LoaderTree::index() const {
-  std::string classes, train;
-  for (int k = 0; k < count_; ++k) {
-    classes += "c" + std::to_string(k) + "\n";
-    train += "c" + std::to_string(k) + "/" + std::to_string(k) + "\n";
-  }
+  std::string classes;
+  for (int k = 0; k < count_; ++k) classes += "c" + std::to_string(k) + "\n";
   testing::write_file(dir_.path() / "meta/classes.txt", classes);
-  testing::write_file(dir_.path() / "meta/train.txt", train);
+  testing::write_file(dir_.path() / "meta/train.txt", train_lines_);
   return read_food101_index(root(), Split::Train);
 }
 

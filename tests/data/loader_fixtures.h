@@ -27,6 +27,7 @@ class LoaderTree {
   void add_file(const std::string& bytes);  // a .jpg holding these bytes (empty, cut short)
   void add_missing();                       // listed, never written
   void add_fifo();  // a named pipe: reading it blocks until it is opened for writing
+  void add_index_line(const std::string& text);  // a line of meta/train.txt that names no entry
 
   std::string root() const { return dir_.path().string(); }
   std::string image_path(int k) const;  // root/images/cK/K.jpg
@@ -43,6 +44,7 @@ class LoaderTree {
 
   testing::TempDir dir_;
   int count_ = 0;
+  std::string train_lines_;  // meta/train.txt
 };
 
 // Runs `work` on a thread of its own and returns its result, or aborts the program (a hang cannot

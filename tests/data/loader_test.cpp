@@ -15,6 +15,8 @@
 #include <memory>
 #include <numeric>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -237,6 +239,7 @@ TEST(Loader, SkipsFilesThatCannotBeDecodedCountsAndNamesThemOnce) {
   }
   const LoaderStats stats = loader.stats();
   EXPECT_EQ(stats.images_skipped, 6u) << "three bad files, two epochs";
+  EXPECT_EQ(stats.bad_images, 3u);
   EXPECT_EQ(stats.images_decoded, 18u);
   ASSERT_EQ(stats.skipped_examples.size(), 3u) << "each bad file named once";
   const auto named = [&](int k, const char* reason) {
@@ -250,15 +253,71 @@ TEST(Loader, SkipsFilesThatCannotBeDecodedCountsAndNamesThemOnce) {
   EXPECT_TRUE(named(8, "cannot read"));
 }
 
-TEST(Loader, NamesOnlyTheFirstTenSkippedFiles) {
+// A broken copy of the data set can miss thousands of files: the count stays exact, the names
+// stop at kNamedBadEntries.
+TEST(Loader, NamesTheFirstBadFilesUpToTheCapAndCountsEveryOne) {
   LoaderTree tree;
-  for (int k = 0; k < 12; ++k) tree.add_missing();
+  const int missing = static_cast<int>(kNamedBadEntries) + 5;
+  for (int k = 0; k < missing; ++k) tree.add_missing();
   tree.add_photo(30, 30);
   HostAllocator memory;
   Loader loader(tree.index(), options_with(4, 2), memory);
-  EXPECT_EQ(read_epoch(loader, 0).labels, std::vector<int>{12});
-  EXPECT_EQ(loader.stats().images_skipped, 12u);
-  EXPECT_EQ(loader.stats().skipped_examples.size(), 10u);
+  EXPECT_EQ(read_epoch(loader, 0).labels, std::vector<int>{missing});
+  const LoaderStats stats = loader.stats();
+  EXPECT_EQ(stats.images_skipped, static_cast<std::uint64_t>(missing));
+  EXPECT_EQ(stats.bad_images, static_cast<std::uint64_t>(missing));
+  EXPECT_EQ(stats.skipped_examples.size(), kNamedBadEntries);
+  const std::vector<std::pair<std::string, std::uint64_t>> reasons = {
+      {"cannot read: No such file or directory", missing}};
+  EXPECT_EQ(stats.bad_image_reasons, reasons);
+}
+
+// A header's size is part of its reason, so reasons can be as many as files: past a few dozen
+// they are pooled, and the counts still add up to every bad file.
+TEST(Loader, PoolsReasonsPastTheFirstFewDozen) {
+  LoaderTree tree;
+  const int huge = 40;
+  for (int k = 0; k < huge; ++k) {
+    std::string jpeg = LoaderTree::jpeg(16, 16, k);
+    const std::size_t sof = jpeg.find("\xFF\xC0");  // length, precision, height, width follow
+    ASSERT_NE(sof, std::string::npos);
+    const int width = 10000 + k;
+    jpeg[sof + 5] = static_cast<char>(10000 >> 8), jpeg[sof + 6] = static_cast<char>(10000 & 255);
+    jpeg[sof + 7] = static_cast<char>(width >> 8), jpeg[sof + 8] = static_cast<char>(width & 255);
+    tree.add_file(jpeg);
+  }
+  tree.add_photo(30, 30);
+  HostAllocator memory;
+  Loader loader(tree.index(), options_with(4, 2), memory);
+  read_epoch(loader, 0);
+  const LoaderStats stats = loader.stats();
+  EXPECT_EQ(stats.bad_images, static_cast<std::uint64_t>(huge));
+  std::uint64_t total = 0, pooled = 0;
+  for (const auto& [reason, count] : stats.bad_image_reasons) {
+    total += count;
+    if (reason == LoaderStats::kOtherReasons) pooled = count;
+  }
+  EXPECT_EQ(total, static_cast<std::uint64_t>(huge));
+  EXPECT_GT(pooled, 0u);
+  EXPECT_EQ(stats.bad_image_reasons.back().first, LoaderStats::kOtherReasons) << "the pool comes last";
+}
+
+// The stats account for the whole split: the lines the index passed over come with the images.
+TEST(Loader, CarriesTheLinesItsIndexSkipped) {
+  LoaderTree tree;
+  add_photos(tree, 2);
+  tree.add_index_line("");
+  tree.add_index_line("../outside/1");
+  HostAllocator memory;
+  Loader loader(tree.index(), options_with(2, 1), memory);
+  const std::vector<SkippedLine>& lines = loader.stats().index_lines_skipped;
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].file, "meta/train.txt");
+  EXPECT_EQ(lines[0].line, 3);
+  EXPECT_EQ(lines[0].why, "blank");
+  EXPECT_EQ(lines[1].line, 4);
+  EXPECT_EQ(lines[1].text, "../outside/1");
+  EXPECT_EQ(lines[1].why, "escapes the data directory");
 }
 
 // Such a batch has nothing to train on: next() passes over it, and its index is missing.
