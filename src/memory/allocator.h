@@ -1,10 +1,12 @@
-// defines: AllocatorStats, Allocator
+// defines: AllocatorStats, OutOfMemory, Allocator
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "core/device.h"
+#include "core/error.h"
 
 namespace r50 {
 
@@ -16,6 +18,20 @@ struct AllocatorStats {
   std::uint64_t allocation_count = 0;      // calls to allocate()
   std::uint64_t raw_allocation_count = 0;  // allocations asked of the system
   std::uint64_t oom_count = 0;
+};
+
+// Thrown when a request cannot be met: by a caching allocator, even after the cache has given back
+// what it holds unused; by a capped direct one, when the request would pass its cap.
+// The message says what was asked and where memory stands; the fields say the same for programs
+// (bench_resnet50 --find-max-batch recovers from it and tries a smaller batch).
+class OutOfMemory : public Error {
+ public:
+  OutOfMemory(const std::string& message, const char* file, int line, std::size_t requested_bytes)
+      : Error(message, file, line), requested_bytes_(requested_bytes) {}
+  std::size_t requested_bytes() const { return requested_bytes_; }  // as asked, before rounding
+
+ private:
+  std::size_t requested_bytes_;
 };
 
 // Where every byte of a backend's memory comes from. `stream` is the queue on which the memory

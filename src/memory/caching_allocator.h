@@ -1,4 +1,4 @@
-// defines: CachingAllocatorOptions, OutOfMemory, CachingAllocator
+// defines: CachingAllocatorOptions, CachingAllocator
 #pragma once
 
 #include <cstddef>
@@ -17,19 +17,6 @@ namespace r50 {
 
 struct CachingAllocatorOptions {
   std::size_t limit_bytes = 0;  // a cap on reserved memory; 0: none (the device's own size)
-};
-
-// Thrown when a request cannot be met even after the cache has given back what it holds unused.
-// The message says what was asked and where memory stands; the fields say the same for programs
-// (bench_resnet50 --find-max-batch recovers from it and tries a smaller batch).
-class OutOfMemory : public Error {
- public:
-  OutOfMemory(const std::string& message, const char* file, int line, std::size_t requested_bytes)
-      : Error(message, file, line), requested_bytes_(requested_bytes) {}
-  std::size_t requested_bytes() const { return requested_bytes_; }  // as asked, before rounding
-
- private:
-  std::size_t requested_bytes_;
 };
 
 // A caching allocator in the manner of PyTorch's CUDA allocator, over any RawMemory.

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdint>
 #include <exception>
+#include <sstream>
 
+#include "core/bytes.h"
 #include "core/error.h"
 
 namespace r50 {
@@ -11,7 +14,8 @@ namespace {
 constexpr std::size_t kAlignment = 64;  // a cache line, and enough for any SIMD load
 }
 
-DirectAllocator::DirectAllocator(std::unique_ptr<RawMemory> raw) : raw_(std::move(raw)) {}
+DirectAllocator::DirectAllocator(std::unique_ptr<RawMemory> raw, std::size_t limit_bytes)
+    : raw_(std::move(raw)), limit_bytes_(limit_bytes) {}
 
 DirectAllocator::~DirectAllocator() {
   if (!live_.empty()) {
@@ -28,15 +32,18 @@ DirectAllocator::~DirectAllocator() {
 }
 
 void* DirectAllocator::allocate(std::size_t bytes, Stream /*stream*/) {
+  R50_CHECK(bytes <= SIZE_MAX - kAlignment, "allocate: ", bytes, " bytes is no size");
   const std::size_t rounded = std::max<std::size_t>(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.allocation_count;
+    if (limit_bytes_ && rounded > limit_bytes_ - std::min(limit_bytes_, stats_.allocated_bytes)) {
+      out_of_memory(bytes, rounded);
+    }
+  }
   void* ptr = raw_->allocate(rounded);
   std::lock_guard<std::mutex> lock(mutex_);
-  ++stats_.allocation_count;
-  if (!ptr) {
-    ++stats_.oom_count;
-    R50_THROW("out of ", raw_->name(), " memory: asked for ", bytes, " bytes with ",
-              stats_.allocated_bytes, " bytes allocated");
-  }
+  if (!ptr) out_of_memory(bytes, rounded);
   ++stats_.raw_allocation_count;
   live_.emplace(ptr, rounded);
   stats_.allocated_bytes += rounded;
@@ -44,6 +51,16 @@ void* DirectAllocator::allocate(std::size_t bytes, Stream /*stream*/) {
   stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
   stats_.peak_reserved_bytes = std::max(stats_.peak_reserved_bytes, stats_.reserved_bytes);
   return ptr;
+}
+
+void DirectAllocator::out_of_memory(std::size_t bytes, std::size_t rounded) {
+  ++stats_.oom_count;
+  std::ostringstream message;
+  message << "out of " << raw_->name() << " memory: asked for " << format_bytes(rounded) << " (" << bytes
+          << " bytes) with " << format_bytes(stats_.allocated_bytes) << " allocated";
+  if (limit_bytes_) message << "; the limit is " << format_bytes(limit_bytes_);
+  message << ". A smaller batch may fit.";
+  throw OutOfMemory(message.str(), __FILE__, __LINE__, bytes);
 }
 
 void DirectAllocator::deallocate(void* ptr) {

@@ -12,10 +12,12 @@ namespace r50 {
 
 // Every allocate() asks the raw memory, every deallocate() gives the block straight back; nothing
 // is cached, so reserved equals allocated and the statistics are exact. Sizes are rounded up to
-// 64 bytes (a cache line). Thread-safe.
+// 64 bytes (a cache line). With a cap (`limit_bytes`, 0: none), a request that would take the
+// allocated bytes past it throws OutOfMemory, as a failed request of the raw memory does.
+// Thread-safe.
 class DirectAllocator : public Allocator {
  public:
-  explicit DirectAllocator(std::unique_ptr<RawMemory> raw);
+  explicit DirectAllocator(std::unique_ptr<RawMemory> raw, std::size_t limit_bytes = 0);
   ~DirectAllocator() override;
   DirectAllocator(const DirectAllocator&) = delete;
   DirectAllocator& operator=(const DirectAllocator&) = delete;
@@ -30,7 +32,10 @@ class DirectAllocator : public Allocator {
   void empty_cache() override {}
 
  private:
+  [[noreturn]] void out_of_memory(std::size_t bytes, std::size_t rounded);
+
   std::unique_ptr<RawMemory> raw_;
+  std::size_t limit_bytes_;
   mutable std::mutex mutex_;
   std::unordered_map<void*, std::size_t> live_;  // pointer -> bytes
   AllocatorStats stats_;

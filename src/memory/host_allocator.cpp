@@ -15,6 +15,7 @@ class AlignedHostMemory final : public RawMemory {
 
 }  // namespace
 
-HostAllocator::HostAllocator() : DirectAllocator(std::make_unique<AlignedHostMemory>()) {}
+HostAllocator::HostAllocator(std::size_t limit_bytes)
+    : DirectAllocator(std::make_unique<AlignedHostMemory>(), limit_bytes) {}
 
 }  // namespace r50

@@ -177,8 +177,9 @@ class Backend {
 };
 
 // The CPU backend: im2col + SGEMM convolutions, plain loops elsewhere. `threads` <= 0 uses every
-// core.
-std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+// core. `memory_limit` caps the host memory its allocator hands out (a share of it is of the
+// machine's physical memory): a run that needs more meets OutOfMemory, as on a GPU.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0, const MemoryLimit& memory_limit = {});
 
 // The CUDA backend on GPU `gpu`: cuDNN convolutions, a cuBLAS fully connected layer, the
 // handwritten kernels of kernels/ for the rest, all on one stream the backend owns, and all device

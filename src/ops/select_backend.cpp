@@ -12,7 +12,7 @@ BackendChoice parse_backend_choice(const std::string& text) {
 }
 
 std::unique_ptr<Backend> select_backend(const BackendOptions& options, std::ostream& log) {
-  if (options.choice == BackendChoice::Cpu) return make_cpu_backend(options.threads);
+  if (options.choice == BackendChoice::Cpu) return make_cpu_backend(options.threads, options.gpu_memory_limit);
   const CudaProbe probe = probe_cuda();
   if (probe.device_count == 0) {
     if (options.choice == BackendChoice::Cuda) {
@@ -20,7 +20,7 @@ std::unique_ptr<Backend> select_backend(const BackendOptions& options, std::ostr
     }
     log << "note: no GPU answers (" << probe.why_not << "): running on the CPU backend, which is "
         << "far slower; --device cpu silences this note\n";
-    return make_cpu_backend(options.threads);
+    return make_cpu_backend(options.threads, options.gpu_memory_limit);
   }
   return make_cuda_backend({options.gpu, options.cudnn_benchmark, options.gpu_memory_limit});
 }

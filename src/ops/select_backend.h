@@ -19,7 +19,7 @@ struct BackendOptions {
   int gpu = 0;                   // --gpu N
   int threads = 0;               // CPU backend threads; <= 0: every core
   bool cudnn_benchmark = false;  // --cudnn-benchmark
-  MemoryLimit gpu_memory_limit;  // --gpu-memory-limit
+  MemoryLimit gpu_memory_limit;  // --gpu-memory-limit: the device allocator's cap; on the CPU, host memory's
 };
 
 // The backend the options ask for; what was chosen and why goes to `log`. `cuda` with no usable GPU

@@ -25,6 +25,8 @@ class TrainStep {
 
   // The last forward's loss; waits for the device.
   float loss() const;
+  // The same, F32 [1] on the device, for whoever reads it later (LossWatch).
+  const Tensor& loss_tensor() const { return loss_; }
   const Tensor& logits() const { return *logits_; }
   const SgdParams& sgd() const { return sgd_; }
   ResNet50& model() const { return model_; }

@@ -37,6 +37,26 @@ TEST(HostAllocator, CountsBytesRoundedToTheAlignmentAndKeepsThePeak) {
   allocator.deallocate(b);
 }
 
+TEST(HostAllocator, ACapMakesTheRequestPastItOutOfMemoryAndLeavesTheRestUsable) {
+  HostAllocator allocator(1024);
+  void* a = allocator.allocate(1000);  // 1024 bytes: exactly the cap
+  try {
+    allocator.allocate(1);
+    FAIL() << "a request past the cap was granted";
+  } catch (const OutOfMemory& error) {
+    EXPECT_EQ(error.requested_bytes(), 1u);
+    const std::string message = error.what();
+    EXPECT_NE(message.find("out of host memory"), std::string::npos) << message;
+    EXPECT_NE(message.find("the limit is 1024 bytes"), std::string::npos) << message;
+  }
+  EXPECT_EQ(allocator.stats().oom_count, 1u);
+  EXPECT_EQ(allocator.stats().allocated_bytes, 1024u);
+  allocator.deallocate(a);
+  void* b = allocator.allocate(512);
+  EXPECT_NE(b, nullptr);
+  allocator.deallocate(b);
+}
+
 TEST(HostAllocator, RefusesAPointerItDidNotAllocate) {
   HostAllocator allocator;
   int local = 0;

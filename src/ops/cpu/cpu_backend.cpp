@@ -1,6 +1,7 @@
 #include "ops/cpu/cpu_backend.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,7 +15,8 @@
 
 namespace r50 {
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
+CpuBackend::CpuBackend(int threads, std::size_t memory_limit_bytes)
+    : threads_(threads > 0 ? threads : omp_get_num_procs()), allocator_(memory_limit_bytes) {
   // OpenMP's count is also passed to every parallel region (num_threads), so that it holds when
   // the backend is driven from another thread. OpenBLAS runs single-threaded inside OpenMP's
   // threads (see sgemm in gemm.cpp): one pool of threads, not two that spin against each other.
@@ -32,8 +34,9 @@ DeviceInfo CpuBackend::device_info() const {
   return info;
 }
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) {
-  return std::make_unique<CpuBackend>(threads);
+std::unique_ptr<Backend> make_cpu_backend(int threads, const MemoryLimit& memory_limit) {
+  const auto physical = static_cast<std::size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return std::make_unique<CpuBackend>(threads, memory_limit.bytes_of(physical));
 }
 
 void CpuBackend::copy_from_host(const Tensor& dst, const void* host) {

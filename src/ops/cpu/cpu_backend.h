@@ -18,7 +18,8 @@ constexpr std::int64_t kParallelElements = 1 << 15;
 // family (conv.cpp, batchnorm.cpp, ...); this file's own methods in cpu_backend.cpp.
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads);
+  // `memory_limit_bytes` caps its allocator (0: none).
+  CpuBackend(int threads, std::size_t memory_limit_bytes);
 
   std::string name() const override { return "cpu"; }
   Device device() const override { return Device::cpu(); }
