@@ -1,17 +1,16 @@
 // bench_resnet50: how fast this machine trains ResNet-50: training steps on synthetic data that
-// stays on the device (compute alone), or over Food-101 end to end (load, decode, augment, copy,
-// compute), timed by Google Benchmark, and the Food-101 epoch time that rate implies.
+// stays on the device (compute alone, timed with CUDA events), or over Food-101 end to end (load,
+// decode, augment, copy, compute), timed by Google Benchmark, the Food-101 epoch time that rate
+// implies, and where a step's time went. The benchmarks themselves are in train_benchmarks.cpp.
 // Flags not listed in --help starting with --benchmark_ go to Google Benchmark.
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <benchmark/benchmark.h>
@@ -20,165 +19,48 @@
 #include "git_commit.h"
 
 #include "core/host.h"
-#include "core/rng.h"
+#include "core/interrupt.h"
 #include "data_report.h"
 #include "find_max_batch.h"
-#include "food101_run.h"
+#include "layer_report.h"
 #include "memory_report.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/select_backend.h"
 #include "report/convolution_report.h"
-#include "report/progress.h"
 #include "report/results_file.h"
 #include "report/run_context.h"
 #include "report/summary_table.h"
 #include "results_reporter.h"
-#include "train/train_step.h"
+#include "train/layer_profile.h"
+#include "train_benchmarks.h"
 
 namespace {
 
-constexpr double kFood101TrainImages = 75'750;
+using Options = r50::BenchOptions;
+using r50::Measurement;
 
-struct Options {
-  std::string dataset = "synthetic";
-  std::string data_dir;
-  int workers = 0;
-  int epochs = 0;
-  bool strict = false;
-  std::string device = "auto";
-  int gpu = 0;
-  int batch_size = 0;  // 0: the device's default
-  int image_size = 224;
-  int steps = 0;       // 0: the device's default
-  int warmup = 2;
-  int repetitions = 1;
-  std::string out;  // --out FILE.json; empty: none
-  int threads = 0;
-  bool cudnn_benchmark = false;
-  std::string gpu_memory_limit;  // empty: none
-  bool find_max_batch = false;
-  bool eval = false;
-  int classes = 101;
-  std::uint64_t seed = 0;
-  float lr = 0.0f;  // 0: 0.1·batch/256, the linear scaling rule from batch 256 at 0.1
-  std::string precision = "fp32";
-};
+constexpr int kProfiledSteps = 5;
 
-// What the summary needs beyond the counters, from the last measurement.
-struct Measurement {
-  r50::AllocatorStats memory;
-  bool food101 = false;  // an end-to-end run: the loader's figures below mean something
-  r50::LoaderStats loader;
-  double data_wait_fraction = 0;
-  bool evaluated = false;  // --eval: the test split's figures below
-  r50::EvalResult eval;
-  r50::LoaderStats eval_loader;
-};
+// Exit statuses beyond 0 (done), 1 (an error before or outside the measurement) and 2 (a flag
+// Google Benchmark does not know); a signal that stopped the run gives 128 + its number.
+constexpr int kExitOutOfMemory = 3;
+constexpr int kExitDiverged = 4;
+
+int exit_status(const Measurement& measurement) {
+  switch (measurement.stop) {
+    case r50::Stop::None: return 0;
+    case r50::Stop::OutOfMemory: return kExitOutOfMemory;
+    case r50::Stop::Diverged: return kExitDiverged;
+    case r50::Stop::Interrupted: return 128 + r50::interrupt_signal();
+  }
+  return 1;
+}
 
 // A count for a person: 2950 as "2,950".
 std::string with_thousands(double value) {
   std::string digits = std::to_string(static_cast<long long>(value + 0.5));
   for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
   return digits;
-}
-
-// A full training step (forward, loss, backward, SGD) on one synthetic batch that stays on the
-// device, so the figure is compute alone.
-void train_step_synthetic(benchmark::State& state, r50::Backend* backend, const Options* options,
-                          Measurement* measurement) {
-  // Memory figures per repetition: peaks from here, raw allocations made from here.
-  backend->allocator().reset_peak();
-  const std::uint64_t raw_before = backend->allocator().stats().raw_allocation_count;
-  const int batch = options->batch_size, size = options->image_size;
-  r50::ResNet50 model(*backend, options->classes);
-  model.initialize(options->seed);
-  r50::TrainStep step(model, r50::SgdParams{options->lr, 0.9f, 1e-4f, 0.0f, false});
-
-  r50::Rng rng(options->seed);
-  std::vector<float> host_images(static_cast<std::size_t>(batch) * 3 * size * size);
-  for (float& value : host_images) value = static_cast<float>(rng.normal());
-  std::vector<std::int32_t> host_labels(static_cast<std::size_t>(batch));
-  for (std::int32_t& label : host_labels) label = static_cast<std::int32_t>(rng.below(options->classes));
-  const r50::OwnedTensor images(backend->allocator(), {batch, 3, size, size}, r50::DType::F32, backend->device());
-  const r50::OwnedTensor labels(backend->allocator(), {batch}, r50::DType::I32, backend->device());
-  backend->copy_from_host(images, host_images.data());
-  backend->copy_from_host(labels, host_labels.data());
-
-  for (int i = 0; i < options->warmup; ++i) step.run(images, labels);
-  backend->synchronize();
-  // Silent for the first seconds, so only long runs (the CPU backend's, big batches) show it.
-  r50::ProgressDisplay progress(std::cerr, isatty(fileno(stderr)));
-  const std::int64_t steps = state.max_iterations;
-  std::int64_t done = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (auto _ : state) {
-    step.run(images, labels);
-    backend->synchronize();
-    ++done;
-    progress.update({done, steps, done * batch, steps * batch,
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  progress.finish();
-  const float loss = step.loss();
-  state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["images_per_second"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * batch, benchmark::Counter::kIsRate);
-  const double seconds_per_step = seconds / static_cast<double>(state.iterations());
-  state.counters["ms_per_step"] = seconds_per_step * 1e3;
-  state.counters["food101_epoch_seconds"] = kFood101TrainImages / batch * seconds_per_step;
-  state.counters["final_loss"] = loss;
-  const r50::AllocatorStats memory = backend->allocator().stats();
-  state.counters["peak_allocated_bytes"] = static_cast<double>(memory.peak_allocated_bytes);
-  state.counters["peak_reserved_bytes"] = static_cast<double>(memory.peak_reserved_bytes);
-  state.counters["raw_allocations"] = static_cast<double>(memory.raw_allocation_count - raw_before);
-  measurement->memory = memory;
-}
-
-// Training over Food-101 end to end; one Google Benchmark iteration is the whole measured run.
-void epoch_food101(benchmark::State& state, r50::Backend* backend, const Options* options,
-                   Measurement* measurement) {
-  backend->allocator().reset_peak();  // memory figures per repetition, as in the synthetic run
-  r50::Food101RunOptions run;
-  run.data_dir = options->data_dir;
-  run.batch_size = options->batch_size;
-  run.image_size = options->image_size;
-  run.workers = options->workers;
-  run.steps = options->epochs > 0 ? 0 : options->steps;
-  run.epochs = options->epochs;
-  run.warmup = options->warmup;
-  run.seed = options->seed;
-  run.lr = options->lr;
-  run.strict = options->strict;
-  run.eval = options->eval;
-  run.progress_bar = isatty(fileno(stderr));
-  r50::Food101Result result;
-  for (auto _ : state) {
-    result = r50::run_food101(*backend, run, std::cerr);
-    state.SetIterationTime(result.seconds);  // the measured steps alone: no set-up, no warm-up
-  }
-  const double images_per_second = result.seconds > 0 ? result.images / result.seconds : 0.0;
-  state.counters["images_per_second"] = images_per_second;
-  state.counters["ms_per_step"] = result.steps ? 1e3 * result.seconds / result.steps : 0.0;
-  if (options->epochs > 0) state.counters["epoch_seconds"] = result.seconds / options->epochs;
-  state.counters["food101_epoch_seconds"] = images_per_second > 0 ? kFood101TrainImages / images_per_second : 0.0;
-  state.counters["data_wait_fraction"] = result.seconds > 0 ? result.data_wait_seconds / result.seconds : 0.0;
-  state.counters["skipped_images"] = static_cast<double>(result.loader.images_skipped);
-  state.counters["final_loss"] = result.final_loss;
-  measurement->memory = backend->allocator().stats();
-  state.counters["peak_allocated_bytes"] = static_cast<double>(measurement->memory.peak_allocated_bytes);
-  state.counters["peak_reserved_bytes"] = static_cast<double>(measurement->memory.peak_reserved_bytes);
-  measurement->loader = result.loader;
-  measurement->data_wait_fraction = result.seconds > 0 ? result.data_wait_seconds / result.seconds : 0.0;
-  measurement->food101 = true;
-  if (result.evaluated) {
-    state.counters["eval_top1"] = result.eval.top1();
-    state.counters["eval_images"] = static_cast<double>(result.eval.images);
-    state.counters["eval_images_per_second"] = result.eval.images_per_second();
-    measurement->evaluated = true;
-    measurement->eval = result.eval;
-    measurement->eval_loader = result.eval_loader;
-  }
 }
 
 // The results' context, with "date" (Google Benchmark's own key) in UTC.
@@ -224,13 +106,17 @@ int main(int argc, char** argv) {
                  "Food-101 root (meta/, images/); scripts/get_food101.sh fetches it");
   app.add_option("--workers", options.workers, "loader threads (0: every core)")->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.footer("Exit status: 0 done; 1 an error (bad flags, data or setup); 2 an unknown --benchmark_ flag; 3 out of\n"
+             "memory during the run; 4 the loss became NaN or infinite; 130 (143) stopped by Ctrl-C (SIGTERM).\n"
+             "With 3, 4 and 130, what was measured before the stop is still reported and written to --out.");
   app.add_flag("--strict", options.strict, "a bad index line is an error rather than a warning");
   app.add_option("--device", options.device, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   app.add_option("--gpu", options.gpu, "GPU index")->capture_default_str();
   CLI::Option* batch_size =
       app.add_option("--batch-size", options.batch_size,
-                     "images per step (default: 64 on a GPU, 8 on the CPU)")
+                     "images per step (default: 64 on a GPU, or the largest multiple of 8 below it that fits; "
+                     "8 on the CPU)")
           ->check(CLI::PositiveNumber);
   app.add_option("--image-size", options.image_size, "training crop")->check(CLI::Range(32, 1024))
       ->capture_default_str();
@@ -257,6 +143,9 @@ int main(int argc, char** argv) {
   app.add_flag("--find-max-batch", options.find_max_batch,
                "report the largest batch whose training step fits under the memory limit, then stop")
       ->excludes(batch_size);
+  app.add_flag("--profile-layers", options.profile_layers,
+               "after the measurement, time every layer's forward and backward on the device over " +
+                   std::to_string(kProfiledSteps) + " extra steps (synthetic data), and list the ten slowest and the totals");
   app.add_flag("--eval", options.eval,
                "after the measured training, top-1 accuracy over the Food-101 test split (meta/test.txt, "
                "centre crops), not timed with the training");
@@ -321,18 +210,37 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (!gpu && !backend_options.gpu_memory_limit.none()) {
-      std::cerr << "note: --gpu-memory-limit has no effect on the cpu backend\n";
+      std::cerr << "note: on the cpu backend, --gpu-memory-limit caps the host memory its allocator hands out\n";
     }
-    if (options.batch_size == 0) options.batch_size = gpu ? 64 : 8;
+    if (options.batch_size == 0 && gpu) {
+      r50::MaxBatchSearch search;
+      search.image_size = options.image_size;
+      search.classes = options.classes;
+      search.seed = options.seed;
+      const std::uint64_t memory = backend_options.gpu_memory_limit.none()
+                                       ? backend->device_info().memory_bytes
+                                       : backend_options.gpu_memory_limit.bytes_of(backend->device_info().memory_bytes);
+      backend_options.choice = r50::BackendChoice::Cuda;
+      options.batch_size = r50::default_gpu_batch(backend_options, search, 64, memory, std::cerr);
+      if (options.batch_size == 0) {
+        std::cerr << "error: not even one " << options.image_size << "x" << options.image_size
+                  << " image trains in " << r50::format_bytes(memory) << " of device memory\n";
+        return 1;
+      }
+    }
+    if (options.batch_size == 0) options.batch_size = 8;
     if (options.steps == 0) options.steps = gpu ? 20 : 5;
     if (options.lr == 0.0f) options.lr = 0.1f * options.batch_size / 256;
     const r50::DeviceInfo info = backend->device_info();
     std::cerr << "device: " << info.name;
     if (gpu) {
       std::cerr << " (compute capability " << info.compute_capability() << ", " << info.multiprocessors
-                << " SMs, " << (info.memory_bytes >> 20) << " MiB; driver " << info.driver_version
-                << ", runtime " << info.runtime_version << ", cuDNN " << info.cudnn_loaded_version
-                << ", cuBLAS " << info.cublas_loaded_version << ")";
+                << " SMs, " << r50::format_bytes(info.memory_bytes) << "; driver "
+                << (info.driver_release.empty() ? "" : info.driver_release + " ") << "for CUDA "
+                << r50::format_cuda_version(info.driver_version) << ", runtime "
+                << r50::format_cuda_version(info.runtime_version) << ", cuDNN "
+                << r50::format_cudnn_version(info.cudnn_loaded_version) << ", cuBLAS "
+                << r50::format_cublas_version(info.cublas_loaded_version) << ")";
     }
     std::cerr << "\ntraining ResNet-50 on the " << backend->name() << " backend: batch " << options.batch_size
               << ", " << options.image_size << "x" << options.image_size << ", " << options.warmup
@@ -349,15 +257,15 @@ int main(int argc, char** argv) {
       R50_CHECK(!options.data_dir.empty(),
                 "--dataset food101 needs --data-dir DIR, the Food-101 root (meta/, images/); "
                 "scripts/get_food101.sh fetches the data set");
-      registered = benchmark::RegisterBenchmark(("epoch/food101" + shape).c_str(), epoch_food101, backend.get(),
+      registered = benchmark::RegisterBenchmark(("epoch/food101" + shape).c_str(), r50::epoch_food101, backend.get(),
                                                 &options, &measurement)
                        ->Iterations(1)
                        ->UseManualTime();
     } else {
-      registered = benchmark::RegisterBenchmark(("train_step/synthetic" + shape).c_str(), train_step_synthetic,
+      registered = benchmark::RegisterBenchmark(("train_step/synthetic" + shape).c_str(), r50::train_step_synthetic,
                                                 backend.get(), &options, &measurement)
                        ->Iterations(options.steps)
-                       ->UseRealTime();
+                       ->UseManualTime();  // the steps' device time
     }
     registered->Unit(benchmark::kMillisecond);
     if (options.repetitions > 1) registered->Repetitions(options.repetitions)->ReportAggregatesOnly(false);
@@ -367,16 +275,41 @@ int main(int argc, char** argv) {
     add_run_context(info, {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", "fp32", options.batch_size,
                            options.image_size, options.dataset});
     r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
-    benchmark::RunSpecifiedBenchmarks(&reporter);
+    {
+      // Ctrl-C, or a cancelled CI job, ends the measurement between two steps; the results so far
+      // are still reported and written below.
+      const r50::InterruptWatch interrupts;
+      benchmark::RunSpecifiedBenchmarks(&reporter);
+    }
     benchmark::Shutdown();
+    if (measurement.stop != r50::Stop::None) std::cerr << "error: " << measurement.stop_message << "\n";
 
+    std::optional<r50::LayerProfile> layers;
+    if (options.profile_layers && !reporter.records().empty() && measurement.stop == r50::Stop::None) {
+      std::cerr << "profiling every layer over " << kProfiledSteps << " more steps\n";
+      layers = r50::profile_layers_synthetic(*backend, options, kProfiledSteps);
+    }
     const std::vector<r50::ConvolutionAlgorithm> algorithms = convolution_algorithms(*backend);
     if (!reporter.records().empty()) {
-      std::printf("\n%s", r50::summary_table(r50::summarize_runs(reporter.records())).c_str());
+      const std::vector<r50::SummaryRow> rows = r50::summarize_runs(reporter.records());
+      std::printf("\n%s", r50::summary_table(rows).c_str());
       std::printf("%s memory: %s\n", backend->name().c_str(), r50::memory_summary(measurement.memory).c_str());
+      if (measurement.clocks.known) {
+        std::printf("GPU as the measured steps ended: SM clock %d MHz (max %d), memory %d MHz, drawing %.0f W of a "
+                    "%.0f W limit\n",
+                    measurement.clocks.sm_mhz, measurement.clocks.max_sm_mhz, measurement.clocks.memory_mhz,
+                    measurement.clocks.power_watts, measurement.clocks.power_limit_watts);
+      }
+      std::printf("\nwhere a step's time went (%s):\n", gpu ? "CUDA events" : "the host's clock");
+      for (const r50::SummaryRow& row : rows) std::printf("%s", r50::phase_table(row).c_str());
     }
+    if (layers) std::printf("\n%s", r50::layer_profile_table(*layers).c_str());
     if (measurement.food101) {
       std::printf("%s", r50::training_data_report(measurement.loader, measurement.data_wait_fraction).c_str());
+      if (measurement.batches_passed_over > 0) {
+        std::printf("passed over %lld training batches left with too few images for batch statistics\n",
+                    static_cast<long long>(measurement.batches_passed_over));
+      }
     }
     if (measurement.evaluated) {
       const r50::EvalResult& eval = measurement.eval;
@@ -396,12 +329,14 @@ int main(int argc, char** argv) {
       if (!algorithms.empty()) {
         results = r50::with_top_level_key(results, "cudnn_algorithms", r50::convolution_algorithms_json(algorithms));
       }
+      if (layers) results = r50::with_top_level_key(results, "layer_profile", r50::layer_profile_json(*layers));
       r50::write_file_atomically(options.out, results);
-      std::printf("results: %s\n", options.out.c_str());
+      std::printf("results: %s%s\n", options.out.c_str(),
+                  measurement.stop == r50::Stop::None ? "" : " (what was measured before the run stopped)");
     }
+    return exit_status(measurement);
   } catch (const std::exception& error) {
     std::cerr << "error: " << error.what() << "\n";
     return 1;
   }
-  return 0;
 }

@@ -1,5 +1,6 @@
 #include "find_max_batch.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -67,6 +68,39 @@ int find_max_batch(const BackendOptions& backend_options, const MaxBatchSearch& 
     (fits(backend_options, search, middle, progress) ? largest_fit : smallest_failure) = middle;
   }
   return largest_fit;
+}
+
+int largest_batch_up_to(int preferred, const std::function<bool(int)>& fits) {
+  if (preferred <= 0) return 0;
+  if (fits(preferred)) return preferred;
+  // Multiples of 8 below `preferred`: k·8 for k in [1, last]; bisect for the largest that fits.
+  int fit = 0, failed = (preferred - 1) / 8 + 1;  // in units of 8; `failed` is known not to fit
+  while (failed - fit > 1) {
+    const int middle = fit + (failed - fit) / 2;
+    (fits(8 * middle) ? fit : failed) = middle;
+  }
+  if (fit > 0) return 8 * fit;
+  for (int batch = std::min(7, preferred - 1); batch > 0; --batch) {
+    if (fits(batch)) return batch;
+  }
+  return 0;
+}
+
+int default_gpu_batch(const BackendOptions& backend_options, const MaxBatchSearch& search, int preferred,
+                      std::uint64_t memory_bytes, std::ostream& progress) {
+  const double scale = static_cast<double>(preferred) / 64 * search.image_size * search.image_size / (224.0 * 224.0);
+  const double estimate = 6.0 * (1ull << 30) * scale;
+  if (static_cast<double>(memory_bytes) > 2 * estimate) return preferred;
+  std::ostream quiet(nullptr);
+  const int batch = largest_batch_up_to(
+      preferred, [&](int candidate) { return fits(backend_options, search, candidate, quiet); });
+  if (batch != preferred) {
+    progress << "batch " << preferred << " does not fit in " << format_bytes(memory_bytes) << "; "
+             << (batch > 0 ? "batch " + std::to_string(batch) + " does, and is used (--batch-size chooses another)"
+                           : std::string("not even 1 image does"))
+             << "\n";
+  }
+  return batch;
 }
 
 }  // namespace r50

@@ -1,7 +1,8 @@
-// defines: MaxBatchSearch, find_max_batch
+// defines: MaxBatchSearch, find_max_batch, largest_batch_up_to, default_gpu_batch
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 
 #include "ops/select_backend.h"
@@ -24,5 +25,20 @@ struct MaxBatchSearch {
 // Progress, one line per try with the allocator's peak, goes to `progress`.
 int find_max_batch(const BackendOptions& backend_options, const MaxBatchSearch& search,
                    std::ostream& progress);
+
+// The largest batch up to `preferred` for which `fits` holds, trying as few as it can: `preferred`
+// itself first; then, bisecting, the multiples of 8 below it (the sizes tensor cores and the
+// kernels' blocks divide evenly); only when not even 8 fits, 1 to 7. 0 when nothing fits. `fits`
+// is taken to be monotone: a batch fits when a larger one does.
+int largest_batch_up_to(int preferred, const std::function<bool(int)>& fits);
+
+// bench_resnet50's default batch on a GPU (DESIGN.md: 64, capped at the largest that fits):
+// `preferred` when it fits under `memory_bytes` (the limit, or the device's memory), else
+// largest_batch_up_to's answer, each try two training steps on a fresh backend as in
+// find_max_batch. A device with more than twice the memory a `preferred` step is estimated to
+// need (ResNet-50 fp32 reserves about 6 GiB at batch 64, 224x224, scaled by batch and area) is not
+// tried at all, so large cards start at once. Says on `progress` when it shrinks the batch.
+int default_gpu_batch(const BackendOptions& backend_options, const MaxBatchSearch& search, int preferred,
+                      std::uint64_t memory_bytes, std::ostream& progress);
 
 }  // namespace r50

@@ -8,11 +8,13 @@
 #include <string>
 
 #include "core/host.h"
+#include "core/interrupt.h"
 #include "data_report.h"
 #include "memory/cuda_memory.h"
 #include "memory/host_allocator.h"
 #include "report/progress.h"
 #include "train/input_pipeline.h"
+#include "train/loss_watch.h"
 #include "train/train_step.h"
 
 namespace r50 {
@@ -63,23 +65,38 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
     }
   };
 
+  LossWatch losses(backend);
+  // Batch statistics need two values per channel; the last stage has ceil(S/32)^2 per image.
+  const std::int64_t last_stage = (options.image_size + 31) / 32;
+  const auto trainable = [&](const InputBatch& batch) {
+    if (batch.labels.numel() * last_stage * last_stage >= 2) return true;
+    ++result.batches_passed_over;
+    return false;
+  };
   for (int i = 0; i < options.warmup; ++i) {
     const std::optional<InputBatch> batch = next_batch(epoch);
     if (!batch) break;
+    if (!trainable(*batch)) continue;
     step.run(batch->images, batch->labels);
+    losses.record(step.loss_tensor());
   }
   backend.synchronize();
 
   if (options.steps == 0 && options.warmup > 0) input.start_epoch(++epoch);  // whole epochs
   const std::int64_t last_epoch = options.steps > 0 ? INT64_MAX : epoch + options.epochs - 1;
   const double wait_before = loader.stats().wait_seconds;
+  const double upload_before = input.upload_seconds();
+  StepTimer timer(backend);
   const Clock::time_point start = Clock::now();
   const std::int64_t total_steps = options.steps > 0 ? options.steps : options.epochs * loader.batches_per_epoch();
   ProgressDisplay display(progress, options.progress_bar);
   while (options.steps == 0 || result.steps < options.steps) {
+    if ((result.interrupted_by = interrupt_signal()) != 0) break;
     const std::optional<InputBatch> batch = next_batch(last_epoch);
     if (!batch) break;
-    step.run(batch->images, batch->labels);
+    if (!trainable(*batch)) continue;
+    step.run(batch->images, batch->labels, &timer);
+    losses.record(step.loss_tensor());
     ++result.steps;
     result.images += batch->labels.numel();
     display.update({result.steps, total_steps, result.images, total_steps * options.batch_size,
@@ -88,8 +105,12 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
   display.finish();
   result.final_loss = step.loss();  // waits for the device
   result.seconds = seconds_since(start);
+  losses.check();
+  timer.flush();
+  result.phases = timer.totals();
   result.loader = loader.stats();
   result.data_wait_seconds = result.loader.wait_seconds - wait_before;
+  result.upload_seconds = input.upload_seconds() - upload_before;
 }
 
 // Top-1 over the whole test split, in index order; fills the evaluation figures of `result`.
@@ -135,7 +156,7 @@ Food101Result run_food101(Backend& backend, const Food101RunOptions& options, st
   ResNet50 model(backend, result.classes);
   model.initialize(options.seed);
   train(model, index, options, *host_memory, progress, result);
-  if (test_index) {
+  if (test_index && !result.interrupted_by) {
     result.test_images = static_cast<std::int64_t>(test_index->entries.size());
     evaluate(model, *test_index, options, *host_memory, progress, result);
   }

@@ -9,6 +9,7 @@
 #include "memory/allocator.h"
 #include "ops/backend.h"
 #include "train/evaluate.h"
+#include "train/step_timer.h"
 
 namespace r50 {
 
@@ -35,8 +36,12 @@ struct Food101Result {
   std::int64_t images = 0;         // trained on in the measured steps
   double seconds = 0.0;
   double data_wait_seconds = 0.0;  // the measured steps' wait for the loader
+  double upload_seconds = 0.0;     // the measured steps' host-to-device copies, on the copy stream
+  StepPhases phases;               // the measured steps' device time: forward, backward, optimiser
   float final_loss = 0.0f;
   LoaderStats loader;              // the whole run, warm-up included
+  std::int64_t batches_passed_over = 0;  // too few images left (after skips) for batch statistics
+  int interrupted_by = 0;          // the signal that stopped the measured steps early; 0: none
 
   bool evaluated = false;          // with `eval`: the figures below
   std::int64_t test_images = 0;    // in the test index
@@ -54,6 +59,11 @@ struct Food101Result {
 // shorter side to S·256/224, centre crop), in index order, the last short batch included. That
 // time is not part of `seconds`. The test index is read before training, so a missing or empty
 // meta/test.txt is an error that names it before any step runs.
+// Every step's loss is watched (LossWatch: a loss that is not finite throws TrainingDiverged). A
+// signal caught by an InterruptWatch stops the measured steps between two of them: the figures
+// cover the steps done, `interrupted_by` names the signal, and there is no evaluation. A training
+// batch left with too few images for batch statistics (one image, at sizes where the last stage
+// is 1x1) is passed over and counted, as torch would refuse it.
 Food101Result run_food101(Backend& backend, const Food101RunOptions& options, std::ostream& progress);
 
 }  // namespace r50

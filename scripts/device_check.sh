@@ -5,8 +5,9 @@
 #     a PyTorch Python environment), builds for this GPU only (or uses --build-dir, a build made
 #     elsewhere), runs every GPU test with R50_REQUIRE_GPU=1 (a skip is a failure) and
 #     compute-sanitizer memcheck over the kernel tests.
-#   --perf adds bench_resnet50 (batch 64, 224x224, fp32) on synthetic data and end to end over a
-#     Food-101-layout fixture, and the PyTorch peer on the same GPU, with their ratio.
+#   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
+#     (batch 64, 224x224, fp32, with --profile-layers) on synthetic data, with no arguments, and end
+#     to end over a Food-101-layout fixture, and the PyTorch peer on the same GPU, with their ratio.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
@@ -107,16 +108,26 @@ gpu_tests() {
 
 # Our kernels under memcheck: the kernel tests, and the backend comparison's rows that run them
 # (cuDNN's and cuBLAS's own kernels are left to their makers: they would take minutes here).
-memcheck() {
-  local sanitizer=(compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full)
-  "${sanitizer[@]}" "$build/tests/kernels_test" || return 1
-  R50_REQUIRE_GPU=1 "${sanitizer[@]}" "$build/tests/backends_test" --gtest_filter='-*Conv*:*Linear*:*Train*'
+kernel_tests_under() {  # kernel_tests_under SANITIZER_ARGUMENTS...
+  compute-sanitizer "$@" --error-exitcode 1 "$build/tests/kernels_test" || return 1
+  R50_REQUIRE_GPU=1 compute-sanitizer "$@" --error-exitcode 1 "$build/tests/backends_test" \
+    --gtest_filter='-*Conv*:*Linear*:*Train*:*Timing*'
 }
+
+memcheck() { kernel_tests_under --tool memcheck --leak-check full; }
+
+# --perf: shared-memory races (the reductions of batch norm, pooling and the loss) and reads of
+# device memory nothing wrote.
+racecheck() { kernel_tests_under --tool racecheck; }
+initcheck() { kernel_tests_under --tool initcheck; }
 
 bench() {
   "$build/bench/bench_resnet50" --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
-    --out "$out/bench_resnet50.json"
+    --profile-layers --out "$out/bench_resnet50.json"
 }
+
+# What a user sees first: bench_resnet50 with no arguments at all.
+bench_default() { "$build/bench/bench_resnet50"; }
 
 # End to end over a Food-101-layout fixture: loader, upload on the copy stream, compute.
 bench_food101() {
@@ -149,7 +160,8 @@ EOF
 }
 
 export build out cmake_options_text="${cmake_options[*]}"
-export -f machine configure gpu_tests memcheck bench bench_food101 peer ratios
+export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_default \
+  bench_food101 peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -158,7 +170,10 @@ fi
 phase gpu_tests 300 gpu_tests
 phase memcheck 300 memcheck
 if ((perf)); then
+  phase racecheck 300 racecheck
+  phase initcheck 300 initcheck
   phase bench 180 bench
+  phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
   phase peer 180 peer
   phase ratios 30 ratios

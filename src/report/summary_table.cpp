@@ -1,5 +1,6 @@
 #include "report/summary_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -78,6 +79,45 @@ std::string summary_table(const std::vector<SummaryRow>& rows) {
               " repetitions; ±: coefficient of variation (stddev / mean)\n";
   }
   return caption + table.str();
+}
+
+std::string phase_table(const SummaryRow& row) {
+  const auto value = [&row](const std::string& counter) {
+    const auto found = row.values.find(counter);
+    return found == row.values.end() ? -1.0 : found->second;
+  };
+  const double step = value("ms_per_step");
+  if (step <= 0 || value("forward_ms") < 0) return "";
+  const auto cell = [](double number, const char* format) {
+    char text[32];
+    std::snprintf(text, sizeof text, format, number);
+    return std::string(text);
+  };
+  TextTable table({"phase", "ms/step", "share"});
+  double device = 0;
+  const auto add = [&](const std::string& phase, const std::string& counter) {
+    const double ms = value(counter);
+    device += ms;
+    table.add_row({phase, cell(ms, "%.2f"), cell(100.0 * ms / step, "%.1f%%")});
+  };
+  add("forward + loss", "forward_ms");
+  add("backward", "backward_ms");
+  add("optimizer", "optimizer_ms");
+  const bool end_to_end = value("data_wait_ms") >= 0;
+  if (end_to_end) {
+    // The host's clock against the device's: a hair below zero is the two clocks' skew, not time.
+    const double idle = std::max(0.0, step - device);
+    table.add_row({"device idle", cell(idle, "%.2f"), cell(100.0 * idle / step, "%.1f%%")});
+  }
+  table.add_row({"step", cell(step, "%.2f"), "100%"});
+  if (end_to_end) {
+    table.add_row({"data wait (host)", cell(value("data_wait_ms"), "%.2f"), "overlapped"});
+    if (value("copy_ms") >= 0) table.add_row({"host-to-device copy", cell(value("copy_ms"), "%.2f"), "overlapped"});
+  } else if (value("wall_ms_per_step") >= 0) {
+    const double wall = value("wall_ms_per_step");
+    table.add_row({"host's wall clock", cell(wall, "%.2f"), cell(100.0 * wall / step, "%.1f%%")});
+  }
+  return row.name + ":\n" + table.str();
 }
 
 }  // namespace r50

@@ -1,4 +1,4 @@
-// defines: RunRecord, SummaryRow, summarize_runs, summary_table
+// defines: RunRecord, SummaryRow, summarize_runs, summary_table, phase_table
 #pragma once
 
 #include <map>
@@ -32,5 +32,15 @@ std::vector<SummaryRow> summarize_runs(const std::vector<RunRecord>& runs);
 // training loop waited for data ("-" where the benchmark has no loader). With repetitions, figures
 // are medians and images/s and ms/step carry "±cv%"; a line before the table says so.
 std::string summary_table(const std::vector<SummaryRow>& rows);
+
+// Where one benchmark's step went, from its per-step counters: the device's forward_ms (with the
+// loss), backward_ms and optimizer_ms (CUDA events on a GPU) as shares of ms_per_step. End to end
+// (the row has data_wait_ms), ms_per_step is the host's clock, and what the device phases leave of
+// it is "device idle": the device waited for data or for the host. The host's own wait for the
+// loader (data_wait_ms) and the copy stream's uploads (copy_ms) follow as "overlapped": they run
+// beside the compute, so they add up with nothing. Compute alone, the step is the device phases'
+// sum, and wall_ms_per_step (the host's clock over the same steps) shows the launch overhead.
+// "" when the row has no phase counters.
+std::string phase_table(const SummaryRow& row);
 
 }  // namespace r50

@@ -1,5 +1,7 @@
 #include "report/summary_table.h"
 
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 namespace r50 {
@@ -71,6 +73,75 @@ TEST(SummaryTable, ShowsMediansWithTheirCvUnderRepetitions) {
   EXPECT_EQ(table.rfind("median of 3 repetitions", 0), 0u);
   EXPECT_NE(table.find("750.00 ±4.4%"), std::string::npos);
   EXPECT_NE(table.find("85.3 ±4.5%"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace r50
+
+namespace r50 {
+namespace {
+
+SummaryRow end_to_end_row() {
+  return SummaryRow{"epoch/food101/fp32/bs:64/img:224", 1,
+                    {{"ms_per_step", 100.0},
+                     {"data_wait_ms", 5.0},
+                     {"copy_ms", 2.5},
+                     {"forward_ms", 30.0},
+                     {"backward_ms", 55.0},
+                     {"optimizer_ms", 4.0}},
+                    {}};
+}
+
+// The lines of `text` that start with `phase`, the cells split on runs of spaces.
+std::vector<std::string> cells_of(const std::string& text, const std::string& phase) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(phase + "  ", 0) != 0) continue;
+    std::vector<std::string> cells{phase};
+    std::istringstream rest(line.substr(phase.size()));
+    for (std::string cell; rest >> cell;) cells.push_back(cell);
+    return cells;
+  }
+  return {};
+}
+
+TEST(PhaseTable, SharesTheDevicePhasesOfAnEndToEndStepAndCallsTheRestIdle) {
+  const std::string table = phase_table(end_to_end_row());
+  EXPECT_EQ(cells_of(table, "forward + loss"), (std::vector<std::string>{"forward + loss", "30.00", "30.0%"}));
+  EXPECT_EQ(cells_of(table, "backward"), (std::vector<std::string>{"backward", "55.00", "55.0%"}));
+  EXPECT_EQ(cells_of(table, "optimizer"), (std::vector<std::string>{"optimizer", "4.00", "4.0%"}));
+  EXPECT_EQ(cells_of(table, "device idle"), (std::vector<std::string>{"device idle", "11.00", "11.0%"}));
+  EXPECT_EQ(cells_of(table, "step"), (std::vector<std::string>{"step", "100.00", "100%"}));
+  // The host's wait and the copies run beside the compute: they take no share.
+  EXPECT_EQ(cells_of(table, "data wait (host)"), (std::vector<std::string>{"data wait (host)", "5.00", "overlapped"}));
+  EXPECT_EQ(cells_of(table, "host-to-device copy"),
+            (std::vector<std::string>{"host-to-device copy", "2.50", "overlapped"}));
+  EXPECT_EQ(table.rfind(end_to_end_row().name + ":\n", 0), 0u);
+}
+
+TEST(PhaseTable, NeverShowsANegativeIdleTime) {
+  SummaryRow row = end_to_end_row();
+  row.values["backward_ms"] = 66.2;  // the device phases add up to 100.2 ms of a 100 ms step
+  EXPECT_EQ(cells_of(phase_table(row), "device idle"), (std::vector<std::string>{"device idle", "0.00", "0.0%"}));
+}
+
+TEST(PhaseTable, ComputeAloneShowsTheWallClockInsteadOfIdleAndData) {
+  const SummaryRow synthetic{"train_step/synthetic/fp32/bs:64/img:224", 1,
+                             {{"ms_per_step", 89.0},
+                              {"wall_ms_per_step", 90.78},
+                              {"forward_ms", 30.0},
+                              {"backward_ms", 55.0},
+                              {"optimizer_ms", 4.0}},
+                             {}};
+  const std::string table = phase_table(synthetic);
+  EXPECT_TRUE(cells_of(table, "data wait (host)").empty());
+  EXPECT_TRUE(cells_of(table, "host-to-device copy").empty());
+  EXPECT_TRUE(cells_of(table, "device idle").empty());
+  EXPECT_EQ(cells_of(table, "host's wall clock"), (std::vector<std::string>{"host's wall clock", "90.78", "102.0%"}));
+}
+
+TEST(PhaseTable, IsEmptyWithoutPhaseCounters) {
+  EXPECT_EQ(phase_table(SummaryRow{"x", 1, {{"ms_per_step", 10.0}}, {}}), "");
 }
 
 }  // namespace
