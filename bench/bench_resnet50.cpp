@@ -156,17 +156,13 @@ int main(int argc, char** argv) {
                  "SGD learning rate, momentum 0.9 and weight decay 1e-4 (default: 0.1 x batch / 256)")
       ->check(CLI::PositiveNumber);
   app.add_option("--precision", options.precision,
-                 "arithmetic: fp32 (IEEE, no TF32); tf32, fp16 and bf16 are not built yet")
+                 "arithmetic: fp32 (IEEE, no TF32) or tf32 (convolutions and the classifier on tensor cores, "
+                 "compute capability 8.0 and newer); fp16 and bf16 are not built yet")
       ->check(CLI::IsMember({"fp32", "tf32", "fp16", "bf16"}))->capture_default_str();
   try {
     app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
-  }
-  if (options.precision != "fp32") {
-    std::cerr << "error: --precision " << options.precision
-              << ": only fp32 (IEEE, no TF32) is built so far; tf32, fp16 and bf16 are not yet\n";
-    return 1;
   }
   if (options.eval && options.dataset != "food101") {
     std::cerr << "error: --eval needs --dataset food101: it measures top-1 accuracy on Food-101's test split, "
@@ -181,6 +177,7 @@ int main(int argc, char** argv) {
     backend_options.gpu = options.gpu;
     backend_options.threads = options.threads;
     backend_options.cudnn_benchmark = options.cudnn_benchmark;
+    backend_options.precision = r50::parse_precision(options.precision);
     if (!options.gpu_memory_limit.empty()) {
       backend_options.gpu_memory_limit = r50::parse_memory_limit(options.gpu_memory_limit);
     }
@@ -242,7 +239,8 @@ int main(int argc, char** argv) {
                 << r50::format_cudnn_version(info.cudnn_loaded_version) << ", cuBLAS "
                 << r50::format_cublas_version(info.cublas_loaded_version) << ")";
     }
-    std::cerr << "\ntraining ResNet-50 on the " << backend->name() << " backend: batch " << options.batch_size
+    std::cerr << "\ntraining ResNet-50 on the " << backend->name() << " backend, " << options.precision
+              << ": batch " << options.batch_size
               << ", " << options.image_size << "x" << options.image_size << ", " << options.warmup
               << " warm-up and " << options.steps << " measured steps";
     if (options.repetitions > 1) std::cerr << ", " << options.repetitions << " times";
@@ -251,7 +249,7 @@ int main(int argc, char** argv) {
 
     Measurement measurement;
     const std::string shape =
-        "/fp32/bs:" + std::to_string(options.batch_size) + "/img:" + std::to_string(options.image_size);
+        "/" + options.precision + "/bs:" + std::to_string(options.batch_size) + "/img:" + std::to_string(options.image_size);
     benchmark::internal::Benchmark* registered = nullptr;
     if (options.dataset == "food101") {
       R50_CHECK(!options.data_dir.empty(),
@@ -272,7 +270,7 @@ int main(int argc, char** argv) {
     int benchmark_argc = static_cast<int>(line.benchmark.size());
     benchmark::Initialize(&benchmark_argc, line.benchmark.data());
     if (benchmark::ReportUnrecognizedArguments(benchmark_argc, line.benchmark.data())) return 2;
-    add_run_context(info, {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", "fp32", options.batch_size,
+    add_run_context(info, {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", options.precision, options.batch_size,
                            options.image_size, options.dataset});
     r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
     {

@@ -6,8 +6,9 @@
 #     elsewhere), runs every GPU test with R50_REQUIRE_GPU=1 (a skip is a failure) and
 #     compute-sanitizer memcheck over the kernel tests.
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
-#     (batch 64, 224x224, fp32, with --profile-layers) on synthetic data, with no arguments, and end
-#     to end over a Food-101-layout fixture, and the PyTorch peer on the same GPU, with their ratio.
+#     (batch 64, 224x224: fp32 with --profile-layers, and tf32) on synthetic data, with no
+#     arguments, and end to end over a Food-101-layout fixture, and the PyTorch peer on the same GPU
+#     at each precision (tf32 also channels_last), with the ratios.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
@@ -126,6 +127,11 @@ bench() {
     --profile-layers --out "$out/bench_resnet50.json"
 }
 
+bench_tf32() {
+  "$build/bench/bench_resnet50" --device cuda --precision tf32 --batch-size 64 --image-size 224 --warmup 5 \
+    --steps 20 --out "$out/bench_resnet50_tf32.json"
+}
+
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
@@ -140,28 +146,44 @@ bench_food101() {
 }
 
 peer() {
-  python3 scripts/peer_pytorch.py --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
-    --json "$out/peer_pytorch.json"
+  local common=(--device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20)
+  python3 scripts/peer_pytorch.py "${common[@]}" --json "$out/peer_pytorch.json" &&
+    python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --json "$out/peer_pytorch_tf32.json" &&
+    python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --channels-last \
+      --json "$out/peer_pytorch_tf32_channels_last.json"
 }
 
+# One row per program and precision, and ours over PyTorch's at the same precision.
 ratios() {
-  python3 - "$out/bench_resnet50.json" "$out/peer_pytorch.json" <<'EOF'
-import json, sys
-ours = json.load(open(sys.argv[1]))["benchmarks"][0]
-torch = json.load(open(sys.argv[2]))
-print("| program | images/s | ms per step | peak memory |")
-print("| --- | --- | --- | --- |")
-print("| bench_resnet50 | %.1f | %.1f | %s |" % (ours["images_per_second"], ours["ms_per_step"],
-      "%.2f GiB" % (ours["peak_allocated_bytes"] / 2**30) if "peak_allocated_bytes" in ours else "-"))
-print("| PyTorch %s eager | %.1f | %.1f | %.2f GiB |" % (torch["torch"], torch["images_per_second"],
-      torch["ms_per_step"], torch.get("peak_allocated_bytes", 0) / 2**30))
-print("\nratio (ours / PyTorch, images/s): %.2f" % (ours["images_per_second"] / torch["images_per_second"]))
+  python3 - "$out" <<'EOF'
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+def gib(value):
+    return "%.2f GiB" % (value / 2**30) if value else "-"
+print("| program | precision | images/s | ms per step | peak memory | ours / this |")
+print("| --- | --- | --- | --- | --- | --- |")
+for precision, ours, peers in [("fp32", load("bench_resnet50.json"), ["peer_pytorch.json"]),
+                               ("tf32", load("bench_resnet50_tf32.json"),
+                                ["peer_pytorch_tf32.json", "peer_pytorch_tf32_channels_last.json"])]:
+    if ours is None:
+        continue
+    mine = ours["benchmarks"][0]
+    print("| bench_resnet50 | %s | %.1f | %.1f | %s | |" % (precision, mine["images_per_second"], mine["ms_per_step"],
+                                                          gib(mine.get("peak_allocated_bytes"))))
+    for peer in filter(None, map(load, peers)):
+        print("| PyTorch %s eager, %s | %s | %.1f | %.1f | %s | %.2f |" % (
+            peer["torch"], peer.get("memory_format", "contiguous"), precision, peer["images_per_second"],
+            peer["ms_per_step"], gib(peer.get("peak_allocated_bytes")),
+            mine["images_per_second"] / peer["images_per_second"]))
 EOF
 }
 
 export build out cmake_options_text="${cmake_options[*]}"
-export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_default \
-  bench_food101 peer ratios
+export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_tf32 \
+  bench_default bench_food101 peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -173,6 +195,7 @@ if ((perf)); then
   phase racecheck 300 racecheck
   phase initcheck 300 initcheck
   phase bench 180 bench
+  phase bench_tf32 180 bench_tf32
   phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
   phase peer 180 peer

@@ -20,6 +20,12 @@ Writes into OUTDIR:
                         the same for torchvision's float32 on the GPU (cuDNN's own choice of
                         algorithms, TF32 off), where PyTorch finds one: the yardstick for a GPU
                         backend, whose convolution algorithms round differently from the CPU's.
+  reference_tf32_cuda_spread.safetensors
+                        where PyTorch finds a GPU that runs TF32 (compute capability 8.0): how far
+                        torchvision with both of PyTorch's TF32 switches on lands from float64, the
+                        worst of the same eight runs, in both batch-norm modes: "<mode>/logits",
+                        "<mode>/loss", "<mode>/grad/<name>" and "<mode>/gradients_together" for
+                        mode train and eval. The yardstick of the tf32 precision.
 """
 import argparse
 import json
@@ -123,6 +129,40 @@ def float32_spread(model, state, images, labels, truth, device="cpu"):
     return spread
 
 
+def tf32_spread(model, state, images, labels, truths):
+    """torchvision's TF32 on the GPU against float64, per result and batch-norm mode: the worst
+    relative error over the same eight equally valid runs as float32_spread (NCHW and
+    channels_last, the input as given and moved by an ulp). TF32 rounds every convolution and
+    GEMM operand to a 10-bit mantissa, so these are about a thousand times float32's."""
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    worst = {}
+    for mode, truth in truths.items():
+        for memory_format in (torch.contiguous_format, torch.channels_last):
+            for perturbation in range(4):
+                x = images.clone()
+                if perturbation:
+                    steps = torch.randint(-1, 2, x.shape, generator=torch.Generator().manual_seed(perturbation))
+                    x = x * (1 + steps.float() * 2.0 ** -24)
+                model.load_state_dict(state)
+                model.float().to(device="cuda", memory_format=memory_format)
+                results = run(model, x.cuda().contiguous(memory_format=memory_format), labels.cuda(),
+                              train=mode == "train")
+                results = {name: tensor.detach().cpu() for name, tensor in results.items()}
+                names = [name for name in results if name.startswith("grad/")]
+                difference = sum(float(((results[n].double() - truth[n]) ** 2).sum()) for n in names)
+                reference = sum(float((truth[n] ** 2).sum()) for n in names)
+                errors = {name: relative_error(results[name], truth[name]) for name in names + ["logits", "loss"]}
+                errors["gradients_together"] = (difference / reference) ** 0.5
+                for name, error in errors.items():
+                    key = mode + "/" + name
+                    worst[key] = max(worst.get(key, 0.0), error)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    model.cpu()
+    return {name: torch.tensor([error], dtype=torch.float64) for name, error in worst.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("outdir")
@@ -143,25 +183,28 @@ def main():
     labels = torch.randint(0, args.classes, (args.batch,), generator=generator)
     write_safetensors(os.path.join(args.outdir, "input.safetensors"), {"images": images, "labels": labels})
 
-    truth = {}
+    truths = {}  # float64's results per batch-norm mode
     for dtype, suffix in ((torch.float64, "f64"), (torch.float32, "f32")):
         for train in (True, False):
             model.load_state_dict(state)
             model.to(dtype)
             results = run(model, images.to(dtype), labels, train)
-            if dtype == torch.float64 and train:
-                truth = {name: tensor.detach().clone() for name, tensor in results.items()}
+            if dtype == torch.float64:
+                truths["train" if train else "eval"] = {name: tensor.detach().clone() for name, tensor in results.items()}
             name = "reference_%s_%s.safetensors" % ("train" if train else "eval", suffix)
             write_safetensors(os.path.join(args.outdir, name), results)
     write_safetensors(os.path.join(args.outdir, "reference_train_f32_spread.safetensors"),
-                      float32_spread(model, state, images, labels, truth))
+                      float32_spread(model, state, images, labels, truths["train"]))
     if torch.cuda.is_available():
         # fp32 means IEEE fp32 on the GPU too: PyTorch's cuDNN default would allow TF32.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         write_safetensors(os.path.join(args.outdir, "reference_train_f32_cuda_spread.safetensors"),
-                          float32_spread(model, state, images, labels, truth, device="cuda"))
+                          float32_spread(model, state, images, labels, truths["train"], device="cuda"))
         model.cpu()
+        if torch.cuda.get_device_capability() >= (8, 0):
+            write_safetensors(os.path.join(args.outdir, "reference_tf32_cuda_spread.safetensors"),
+                              tf32_spread(model, state, images, labels, truths))
     print("torch %s, torchvision %s: wrote %s" % (torch.__version__, torchvision.__version__, args.outdir))
 
 

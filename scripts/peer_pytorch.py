@@ -2,11 +2,14 @@
 """torchvision's resnet50 trained the way bench_resnet50 trains it, for a side-by-side figure.
 
 usage: peer_pytorch.py [--device cpu|cuda] [--batch-size 8] [--image-size 224] [--steps 5]
-                       [--warmup 2] [--threads N] [--classes 101] [--json FILE]
+                       [--warmup 2] [--threads N] [--classes 101] [--precision fp32|tf32]
+                       [--channels-last] [--json FILE]
 
 Synthetic data that stays on the device, cross-entropy, torch.optim.SGD (lr 0.1*batch/256,
-momentum 0.9, weight decay 1e-4), float32 with TF32 switched off on the GPU: the same work as
-bench_resnet50's train_step benchmark. Prints images/s; --json writes it with the settings.
+momentum 0.9, weight decay 1e-4): the same work as bench_resnet50's train_step benchmark, eager
+mode. --precision sets PyTorch's two TF32 switches explicitly either way (its cuDNN default
+allows TF32): fp32 turns both off, tf32 both on. --channels-last runs the model and the images in
+NHWC, PyTorch's fast path on tensor cores. Prints images/s; --json writes it with the settings.
 """
 import argparse
 import json
@@ -31,19 +34,24 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--classes", type=int, default=101)
+    parser.add_argument("--precision", choices=["fp32", "tf32"], default="fp32")
+    parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     # fp32 means IEEE fp32: PyTorch's cuDNN default would allow TF32.
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    tf32 = args.precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
     device = torch.device(args.device)
     torch.manual_seed(0)
-    model = torchvision.models.resnet50(weights=None, num_classes=args.classes).to(device).train()
+    model = torchvision.models.resnet50(weights=None, num_classes=args.classes).to(device, memory_format=memory_format).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1 * args.batch_size / 256, momentum=0.9,
                                 weight_decay=1e-4)
-    images = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device)
+    images = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device).to(
+        memory_format=memory_format)
     labels = torch.randint(0, args.classes, (args.batch_size,), device=device)
 
     def step():
@@ -68,15 +76,17 @@ def main():
     result = {
         "peer": "pytorch", "torch": torch.__version__, "torchvision": torchvision.__version__,
         "device": args.device, "threads": torch.get_num_threads(), "batch_size": args.batch_size,
-        "image_size": args.image_size, "steps": args.steps, "precision": "fp32",
+        "image_size": args.image_size, "steps": args.steps, "precision": args.precision,
+        "memory_format": "channels_last" if args.channels_last else "contiguous",
         "images_per_second": args.steps * args.batch_size / seconds,
         "ms_per_step": 1e3 * seconds / args.steps, "final_loss": float(loss.detach()),
     }
     if device.type == "cuda":
         result["gpu_name"] = torch.cuda.get_device_name(device)
         result["peak_allocated_bytes"] = torch.cuda.max_memory_allocated(device)
-    print("pytorch %s on %s (%d threads): %.2f images/s, %.1f ms per step" % (
-        torch.__version__, args.device, result["threads"], result["images_per_second"], result["ms_per_step"]))
+    print("pytorch %s on %s (%d threads), %s %s: %.2f images/s, %.1f ms per step" % (
+        torch.__version__, args.device, result["threads"], args.precision, result["memory_format"],
+        result["images_per_second"], result["ms_per_step"]))
     if args.json:
         with open(args.json + ".tmp", "w") as out:
             json.dump(result, out, indent=2)

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/device_info.h"
+#include "core/precision.h"
 #include "core/tensor.h"
 #include "memory/allocator.h"
 #include "memory/memory_limit.h"
@@ -190,6 +191,10 @@ struct CudaBackendOptions {
   int gpu = 0;
   bool cudnn_benchmark = false;
   MemoryLimit memory_limit;  // on the memory the device allocator reserves
+  // fp32: IEEE (cuDNN's FMA math, cuBLAS's default math); tf32: cuDNN's tensor-op math and
+  // cuBLAS's TF32 mode for the same fp32 tensors. A GPU below minimum_compute_capability(precision)
+  // is refused when the backend is made. fp16 and bf16 are not built yet and are refused.
+  Precision precision = Precision::Fp32;
 };
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options = {});
 

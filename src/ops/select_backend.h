@@ -20,6 +20,7 @@ struct BackendOptions {
   int threads = 0;               // CPU backend threads; <= 0: every core
   bool cudnn_benchmark = false;  // --cudnn-benchmark
   MemoryLimit gpu_memory_limit;  // --gpu-memory-limit: the device allocator's cap; on the CPU, host memory's
+  Precision precision = Precision::Fp32;  // --precision; the CPU backend runs fp32 only
 };
 
 // The backend the options ask for; what was chosen and why goes to `log`. `cuda` with no usable GPU

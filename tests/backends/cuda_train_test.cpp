@@ -52,6 +52,30 @@ TEST(CudaTraining, ThirtyStepsOnOneBatchAtLeastHalveTheLoss) {
   EXPECT_LT(last_loss, 0.5f * first_loss);
 }
 
+// --precision tf32 learns as fp32 does. (Older GPUs refuse tf32: tests/torchvision/tf32_test.cpp.)
+TEST(CudaTraining, Tf32ThirtyStepsOnOneBatchAtLeastHalveTheLoss) {
+  R50_REQUIRE_GPU_OR_SKIP();
+  if (cuda().device_info().compute_capability_major < 8) {
+    std::cout << "tf32 needs compute capability 8.0; this GPU refuses it, as tf32_test checks\n";
+    return;
+  }
+  CudaBackendOptions options;
+  options.precision = Precision::Tf32;
+  const std::unique_ptr<Backend> backend = make_cuda_backend(options);
+  const DeviceBatch batch = to_device(*backend, small_batch());
+  ResNet50 model(*backend, kClasses);
+  model.initialize(0);
+  TrainStep step(model, kSgd);
+  step.run(batch.images, batch.labels);
+  const float first_loss = step.loss();
+  for (int i = 1; i < 30; ++i) step.run(batch.images, batch.labels);
+  step.forward_backward(batch.images, batch.labels, BatchNormMode::BatchStatistics);
+  const float last_loss = step.loss();
+  std::cout << "loss " << first_loss << " -> " << last_loss << " after 30 tf32 steps on cuda\n";
+  EXPECT_TRUE(std::isfinite(last_loss));
+  EXPECT_LT(last_loss, 0.5f * first_loss);
+}
+
 // What one TrainStep::run from initialize(0) leaves.
 struct StepResult {
   float loss;

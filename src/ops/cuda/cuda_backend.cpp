@@ -83,6 +83,14 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
             " GPU", count == 1 ? "" : "s", " answer (indices 0 to ", count - 1, ")");
   R50_CUDA_CHECK(cudaSetDevice(options.gpu));
   info_ = query_device(options.gpu);
+  const int capability = info_.compute_capability_major * 10 + info_.compute_capability_minor;
+  R50_CHECK(options.precision == Precision::Fp32 || options.precision == Precision::Tf32, "--precision ",
+            precision_name(options.precision), ": not built yet; fp32 and tf32 are");
+  R50_CHECK(capability >= minimum_compute_capability(options.precision), "--precision ",
+            precision_name(options.precision), " needs compute capability ",
+            minimum_compute_capability(options.precision) / 10, ".", minimum_compute_capability(options.precision) % 10,
+            " or newer, but ", info_.name, " is ", info_.compute_capability(),
+            "; --precision fp32 runs there");
   char pci_bus_id[32] = {};
   R50_CUDA_CHECK(cudaDeviceGetPCIBusId(pci_bus_id, sizeof pci_bus_id, options.gpu));
   pci_bus_id_ = pci_bus_id;
@@ -97,10 +105,13 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
   R50_CUBLAS_CHECK(cublasCreate(&cublas_));
   R50_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   R50_CUBLAS_CHECK(cublasGetVersion(cublas_, &info_.cublas_loaded_version));
+  // fp32: cuBLAS's default math, which uses no TF32 unless NVIDIA_TF32_OVERRIDE says otherwise.
+  if (options.precision == Precision::Tf32) R50_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_TF32_TENSOR_OP_MATH));
   // cuBLAS would otherwise take its workspace from the runtime behind the allocator's back.
   cublas_workspace_ = Buffer(*allocator_, cublas_workspace_bytes(info_.compute_capability_major));
   R50_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_.data(), cublas_workspace_.bytes()));
-  convolutions_ = std::make_unique<CudnnConvolutions>(*allocator_, stream_, options.cudnn_benchmark);
+  convolutions_ = std::make_unique<CudnnConvolutions>(*allocator_, stream_, options.cudnn_benchmark,
+                                                      options.precision == Precision::Tf32);
 }
 
 CudaBackend::~CudaBackend() {

@@ -4,7 +4,8 @@
 //
 // Math: fp32 data with CUDNN_FMA_MATH, so that compute capability 8.0 and newer do not quietly
 // round operands to TF32 (cuDNN's default allows it); a candidate algorithm that cannot run under
-// FMA math is passed over.
+// FMA math is passed over. Under tf32 the descriptors ask for CUDNN_TENSOR_OP_MATH, every
+// candidate cuDNN offers is usable, and the chosen one's own math type is set on its descriptor.
 #include "ops/cuda/cudnn_conv.h"
 
 #include <cuda_runtime_api.h>
@@ -44,7 +45,8 @@ struct Descriptors {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
 
-  Descriptors(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& params) {
+  Descriptors(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& params,
+              cudnnMathType_t math) {
     R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     R50_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
@@ -58,7 +60,7 @@ struct Descriptors {
     R50_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, params.padding, params.padding,
                                                     params.stride, params.stride, 1, 1,
                                                     CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    R50_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
+    R50_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math));
   }
   ~Descriptors() {
     cudnnDestroyConvolutionDescriptor(conv);
@@ -188,16 +190,17 @@ struct ConvApi<ConvDirection::BackwardFilter> {
   }
 };
 
-// A candidate cuDNN offers is usable when it ran (or would run) and needs no tensor-core math.
+// A candidate cuDNN offers is usable when it ran (or would run) and, unless tensor cores are
+// allowed (tf32), needs no tensor-core math.
 template <typename Perf>
-bool usable(const Perf& perf) {
+bool usable(const Perf& perf, bool tensor_cores) {
   return perf.status == CUDNN_STATUS_SUCCESS &&
-         (perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH);
+         (tensor_cores || perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH);
 }
 
 struct Plan {
-  Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params)
-      : descriptors(x, w, y, params) {}
+  Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params, cudnnMathType_t math)
+      : descriptors(x, w, y, params, math) {}
   Descriptors descriptors;
   int algorithm = 0;  // the direction's cudnnConvolution*Algo_t
   std::size_t workspace_bytes = 0;
@@ -217,13 +220,17 @@ struct CudnnConvolutions::Impl {
   Allocator& allocator;
   cudaStream_t stream;
   bool benchmark;
+  bool tensor_cores;  // tf32
   cudnnHandle_t handle = nullptr;
   Buffer workspace;
   std::map<PlanKey, std::unique_ptr<Plan>> plans;
   std::vector<const Plan*> order;  // plans in the order they were made, for reports
 
-  Impl(Allocator& allocator_, void* stream_, bool benchmark_)
-      : allocator(allocator_), stream(static_cast<cudaStream_t>(stream_)), benchmark(benchmark_) {
+  Impl(Allocator& allocator_, void* stream_, bool benchmark_, bool tensor_cores_)
+      : allocator(allocator_),
+        stream(static_cast<cudaStream_t>(stream_)),
+        benchmark(benchmark_),
+        tensor_cores(tensor_cores_) {
     R50_CUDNN_CHECK(cudnnCreate(&handle));
     R50_CUDNN_CHECK(cudnnSetStream(handle, stream));
   }
@@ -244,7 +251,7 @@ struct CudnnConvolutions::Impl {
     const PlanKey key{static_cast<int>(D), dims4(x), dims4(w), params.stride, params.padding};
     auto found = plans.find(key);
     if (found != plans.end()) return *found->second;
-    auto made = std::make_unique<Plan>(x, w, y, params);
+    auto made = std::make_unique<Plan>(x, w, y, params, tensor_cores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH);
     made->choice.direction = D;
     made->choice.x = x;
     made->choice.w = w;
@@ -268,7 +275,7 @@ struct CudnnConvolutions::Impl {
       std::size_t largest = 0;
       for (int i = 0; i < got; ++i) {
         std::size_t bytes = 0;
-        if (usable(perf[i]) &&
+        if (usable(perf[i], tensor_cores) &&
             Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) == CUDNN_STATUS_SUCCESS &&
             bytes <= kMaxWorkspaceBytes) {
           largest = std::max(largest, bytes);
@@ -280,18 +287,19 @@ struct CudnnConvolutions::Impl {
     }
     for (int i = 0; i < got; ++i) {
       std::size_t bytes = 0;
-      if (!usable(perf[i]) ||
+      if (!usable(perf[i], tensor_cores) ||
           Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS ||
           bytes > kMaxWorkspaceBytes) {
         continue;
       }
+      if (tensor_cores) R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, perf[i].mathType));
       plan.algorithm = static_cast<int>(perf[i].algo);
       plan.workspace_bytes = bytes;
       plan.choice.algorithm = Api::name(perf[i].algo);
       plan.choice.search_ms = benchmark ? perf[i].time : 0.0f;
       return;
     }
-    R50_THROW("cuDNN offers no fp32 (FMA math) algorithm for conv2d ", conv_direction_name(D),
+    R50_THROW("cuDNN offers no ", tensor_cores ? "tf32" : "fp32 (FMA math)", " algorithm for conv2d ", conv_direction_name(D),
               " with x ", plan.choice.x.str(), " and w ", plan.choice.w.str(), " (", got,
               " candidates)");
   }
@@ -333,8 +341,8 @@ const char* conv_direction_name(ConvDirection direction) {
   return "unknown";
 }
 
-CudnnConvolutions::CudnnConvolutions(Allocator& allocator, void* cuda_stream, bool benchmark)
-    : impl_(std::make_unique<Impl>(allocator, cuda_stream, benchmark)) {}
+CudnnConvolutions::CudnnConvolutions(Allocator& allocator, void* cuda_stream, bool benchmark, bool tf32)
+    : impl_(std::make_unique<Impl>(allocator, cuda_stream, benchmark, tf32)) {}
 
 CudnnConvolutions::~CudnnConvolutions() = default;
 

@@ -26,13 +26,14 @@ struct ConvAlgorithmChoice {
 };
 
 // Every convolution of the CUDA backend, through cuDNN (its legacy descriptor API, fp32 NCHW with
-// CUDNN_FMA_MATH: IEEE fp32, no TF32). This class and cudnn_conv.cpp are the only places that see
+// CUDNN_FMA_MATH: IEEE fp32, no TF32; or, asked for, TF32 on tensor cores). This class and cudnn_conv.cpp are the only places that see
 // cuDNN. An algorithm is chosen once per shape and direction, by cuDNN's heuristics or, with
 // `benchmark`, by timing the candidates, and cached with its descriptors. The workspace comes from
 // `allocator` and is kept, growing to the largest an algorithm has asked for.
 class CudnnConvolutions {
  public:
-  CudnnConvolutions(Allocator& allocator, void* cuda_stream, bool benchmark);
+  // `tf32`: cuDNN's tensor-op math for the same fp32 tensors (compute capability 8.0 and newer).
+  CudnnConvolutions(Allocator& allocator, void* cuda_stream, bool benchmark, bool tf32 = false);
   ~CudnnConvolutions();
   CudnnConvolutions(const CudnnConvolutions&) = delete;
   CudnnConvolutions& operator=(const CudnnConvolutions&) = delete;
