@@ -3,11 +3,14 @@
 //
 // Batch norm over x [n, c, hw]: channel ch owns n planes of hw contiguous values, plane ni at
 // (ni·c + ch)·hw. Two kinds of kernel:
-// - Channel reductions, one 512-thread block per channel (grid c): each thread walks the channel
-//   with a stride of 512, then the block combines the per-thread results with a fixed tree
-//   (deterministic). The forward runs Welford per thread in float and combines the (count, mean,
-//   M2) triples in double with Chan's formula; the backward accumulates Σ dy and Σ dy·(x - mean)
-//   per thread in double. Thread 0 writes the per-channel results.
+// - Channel reductions, grid (c, splits) of 512-thread blocks: each thread walks its share of the
+//   channel with a stride of 512·splits, then the block combines the per-thread results with a
+//   fixed tree (deterministic). The forward runs Welford per thread in float and combines the
+//   (count, mean, M2) triples in double with Chan's formula; the backward accumulates Σ dy and
+//   Σ dy·(x - mean) per thread in double. With one split, thread 0 writes the per-channel results;
+//   with more, each block writes its partial into scratch and a second kernel combines a channel's
+//   partials in split order (deterministic too). Splits keep the GPU busy where channels are few
+//   and long: the stem's 64 channels of 64·112·112 values made 64 blocks for 132 SMs.
 // - Channel elementwise passes (normalise, dx), grid (c, blocks per channel) of 256 threads: the
 //   whole GPU works on them even when c is small, which one block per channel would not allow.
 //   Thread 0 derives the channel's coefficients once (in double, as the CPU backend) and shares
@@ -78,9 +81,24 @@ __device__ Welford block_combine(Welford w) {
   return w;
 }
 
-// One block per channel: the channel's mean and biased variance, then the saved and running
-// statistics exactly as the CPU backend computes them from its double mean and variance.
-__global__ void batch_norm_statistics_kernel(const float* __restrict__ x,
+// The channel's saved and running statistics from its (count, mean, M2), exactly as the CPU
+// backend computes them from its double mean and variance.
+__device__ void write_statistics(const Welford& total, double values, int ch, float* running_mean,
+                                 float* running_var, float* saved_mean, float* saved_invstd, float momentum,
+                                 float eps) {
+  const double var = total.m2 / values;
+  const double invstd = 1.0 / sqrt(var + eps);
+  const double keep = 1.0 - static_cast<double>(momentum);
+  saved_mean[ch] = static_cast<float>(total.mean);
+  saved_invstd[ch] = static_cast<float>(invstd);
+  running_mean[ch] = static_cast<float>(keep * running_mean[ch] + momentum * total.mean);
+  const double unbiased_var = var * values / (values - 1.0);
+  running_var[ch] = static_cast<float>(keep * running_var[ch] + momentum * unbiased_var);
+}
+
+// Grid (c, splits): the channel's mean and biased variance, or with several splits this block's
+// part of them, into partials[ch · splits + split].
+__global__ void batch_norm_statistics_kernel(const float* __restrict__ x, Welford* __restrict__ partials,
                                              float* __restrict__ running_mean,
                                              float* __restrict__ running_var,
                                              float* __restrict__ saved_mean,
@@ -91,7 +109,8 @@ __global__ void batch_norm_statistics_kernel(const float* __restrict__ x,
   // offset in the data costs no precision (as it would in Σx² - (Σx)²/count); the combination
   // across threads runs in double.
   float count = 0.0f, mean = 0.0f, m2 = 0.0f;
-  for (ChannelCursor at(threadIdx.x, blockDim.x, hw); at.plane < n; at.advance(hw)) {
+  const long long start = blockIdx.y * (long long)blockDim.x + threadIdx.x;
+  for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n; at.advance(hw)) {
     const float v = x[(at.plane * c + ch) * hw + at.offset];
     count += 1.0f;
     const float delta = v - mean;
@@ -100,15 +119,27 @@ __global__ void batch_norm_statistics_kernel(const float* __restrict__ x,
   }
   const Welford total = block_combine({count, mean, m2});
   if (threadIdx.x != 0) return;
-  const double values = static_cast<double>(n) * static_cast<double>(hw);
-  const double var = total.m2 / values;
-  const double invstd = 1.0 / sqrt(var + eps);
-  const double keep = 1.0 - static_cast<double>(momentum);
-  saved_mean[ch] = static_cast<float>(total.mean);
-  saved_invstd[ch] = static_cast<float>(invstd);
-  running_mean[ch] = static_cast<float>(keep * running_mean[ch] + momentum * total.mean);
-  const double unbiased_var = var * values / (values - 1.0);
-  running_var[ch] = static_cast<float>(keep * running_var[ch] + momentum * unbiased_var);
+  if (gridDim.y == 1) {
+    write_statistics(total, static_cast<double>(n) * static_cast<double>(hw), ch, running_mean, running_var,
+                     saved_mean, saved_invstd, momentum, eps);
+  } else {
+    partials[ch * gridDim.y + blockIdx.y] = total;
+  }
+}
+
+// One thread per channel: its `splits` partials combined in split order, then the statistics.
+__global__ void batch_norm_combine_statistics_kernel(const Welford* __restrict__ partials, int splits,
+                                                     float* __restrict__ running_mean,
+                                                     float* __restrict__ running_var,
+                                                     float* __restrict__ saved_mean,
+                                                     float* __restrict__ saved_invstd, int n, int c,
+                                                     long long hw, float momentum, float eps) {
+  const int ch = blockIdx.x * blockDim.x + threadIdx.x;
+  if (ch >= c) return;
+  Welford total = partials[ch * splits];
+  for (int split = 1; split < splits; ++split) total = combine(total, partials[ch * splits + split]);
+  write_statistics(total, static_cast<double>(n) * static_cast<double>(hw), ch, running_mean, running_var,
+                   saved_mean, saved_invstd, momentum, eps);
 }
 
 // y = (x - mean)·scale + shift per channel, for training (saved statistics) and inference
@@ -164,19 +195,26 @@ struct RunningInvstd {
   }
 };
 
-// One block per channel: dbeta = Σ dy, dgamma = Σ dy·(x - mean)·invstd. Per-thread sums are in
-// double (the CPU backend's accumulator); x - mean is taken in float, as the dx pass uses it.
+struct GradientSums {
+  double dy, dy_centered;  // Σ dy, Σ dy·(x - mean)
+};
+
+// Grid (c, splits): dbeta = Σ dy, dgamma = Σ dy·(x - mean)·invstd, or with several splits this
+// block's part of the sums, into partials[ch · splits + split]. Per-thread sums are in double (the
+// CPU backend's accumulator); x - mean is taken in float, as the dx pass uses it.
 template <typename Invstd>
 __global__ void batch_norm_gradient_sums_kernel(const float* __restrict__ x,
                                                 const float* __restrict__ dy,
                                                 const float* __restrict__ mean, Invstd invstd,
+                                                GradientSums* __restrict__ partials,
                                                 float* __restrict__ dgamma,
                                                 float* __restrict__ dbeta, int n, int c,
                                                 long long hw) {
   const int ch = blockIdx.x;
   const float channel_mean = mean[ch];
   double sum_dy = 0.0, sum_dy_centered = 0.0;
-  for (ChannelCursor at(threadIdx.x, blockDim.x, hw); at.plane < n; at.advance(hw)) {
+  const long long start = blockIdx.y * (long long)blockDim.x + threadIdx.x;
+  for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n; at.advance(hw)) {
     const long long i = (at.plane * c + ch) * hw + at.offset;
     const float g = dy[i];
     sum_dy += g;
@@ -185,8 +223,28 @@ __global__ void batch_norm_gradient_sums_kernel(const float* __restrict__ x,
   sum_dy = block_reduce(sum_dy, Sum{}, 0.0);
   sum_dy_centered = block_reduce(sum_dy_centered, Sum{}, 0.0);
   if (threadIdx.x != 0) return;
-  dbeta[ch] = static_cast<float>(sum_dy);
-  dgamma[ch] = static_cast<float>(sum_dy_centered * invstd(ch));
+  if (gridDim.y == 1) {
+    dbeta[ch] = static_cast<float>(sum_dy);
+    dgamma[ch] = static_cast<float>(sum_dy_centered * invstd(ch));
+  } else {
+    partials[ch * gridDim.y + blockIdx.y] = {sum_dy, sum_dy_centered};
+  }
+}
+
+// One thread per channel: its `splits` partial sums added in split order.
+template <typename Invstd>
+__global__ void batch_norm_combine_gradient_sums_kernel(const GradientSums* __restrict__ partials, int splits,
+                                                        Invstd invstd, float* __restrict__ dgamma,
+                                                        float* __restrict__ dbeta, int c) {
+  const int ch = blockIdx.x * blockDim.x + threadIdx.x;
+  if (ch >= c) return;
+  GradientSums total = partials[ch * splits];
+  for (int split = 1; split < splits; ++split) {
+    total.dy += partials[ch * splits + split].dy;
+    total.dy_centered += partials[ch * splits + split].dy_centered;
+  }
+  dbeta[ch] = static_cast<float>(total.dy);
+  dgamma[ch] = static_cast<float>(total.dy_centered * invstd(ch));
 }
 
 // dx = scale·(dy - mean_dy - (x - mean)·slope) with scale = gamma·invstd, mean_dy = Σ dy / count
@@ -240,6 +298,38 @@ __global__ void batch_norm_backward_inference_dx_kernel(const float* dy, const f
 
 bool nothing_to_do(int n, int c, long long hw) { return n <= 0 || c <= 0 || hw <= 0; }
 
+// How many blocks share a channel's reduction: enough for about 1024 blocks in all, while each
+// thread still gets at least 8 values, and at most 32. Depends on the shape alone, so the order
+// of the sums, and the result, is the same from run to run.
+int reduction_splits(int n, int c, long long hw) {
+  constexpr long long kTargetBlocks = 1024, kMinValuesPerThread = 8, kMaxSplits = 32;
+  const long long useful = (static_cast<long long>(n) * hw + kReduceThreads * kMinValuesPerThread - 1) /
+                           (kReduceThreads * kMinValuesPerThread);
+  long long splits = kTargetBlocks / c;
+  if (splits > useful) splits = useful;
+  if (splits > kMaxSplits) splits = kMaxSplits;
+  return splits < 1 ? 1 : static_cast<int>(splits);
+}
+
+constexpr int kCombineThreads = 128;  // channels per block of the combining kernels
+
+unsigned combine_blocks(int c) { return static_cast<unsigned>((c + kCombineThreads - 1) / kCombineThreads); }
+
+// dgamma and dbeta, split as reduction_splits says.
+template <typename Invstd>
+cudaError_t gradient_sums(const float* x, const float* dy, const float* mean, Invstd invstd, float* dgamma,
+                          float* dbeta, int n, int c, long long hw, void* scratch, cudaStream_t stream) {
+  const int splits = reduction_splits(n, c, hw);
+  auto* partials = static_cast<GradientSums*>(scratch);
+  batch_norm_gradient_sums_kernel<<<dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits)), kReduceThreads,
+                                    0, stream>>>(x, dy, mean, invstd, partials, dgamma, dbeta, n, c, hw);
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  if (splits == 1) return cudaSuccess;
+  batch_norm_combine_gradient_sums_kernel<<<combine_blocks(c), kCombineThreads, 0, stream>>>(
+      partials, splits, invstd, dgamma, dbeta, c);
+  return cudaGetLastError();
+}
+
 // Grid (c, blocks per channel) for the elementwise passes: about one element per thread, with the
 // total number of blocks kept near the cap (gridDim.y is at most 65535 in any case).
 dim3 channel_grid(int n, int c, long long hw) {
@@ -251,15 +341,29 @@ dim3 channel_grid(int n, int c, long long hw) {
 
 }  // namespace
 
+std::size_t batch_norm_scratch_bytes(int n, int c, std::int64_t hw) {
+  if (nothing_to_do(n, c, hw)) return 0;
+  const int splits = reduction_splits(n, c, hw);
+  return splits == 1 ? 0 : static_cast<std::size_t>(c) * splits * sizeof(Welford);  // the larger partial
+}
+
 cudaError_t batch_norm_forward_training(const float* x, const float* gamma, const float* beta,
                                         float* running_mean, float* running_var, float* y,
                                         float* saved_mean, float* saved_invstd, int n, int c,
-                                        std::int64_t hw, float momentum, float eps,
+                                        std::int64_t hw, float momentum, float eps, void* scratch,
                                         cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  batch_norm_statistics_kernel<<<c, kReduceThreads, 0, stream>>>(
-      x, running_mean, running_var, saved_mean, saved_invstd, n, c, hw, momentum, eps);
+  const int splits = reduction_splits(n, c, hw);
+  auto* partials = static_cast<Welford*>(scratch);
+  batch_norm_statistics_kernel<<<dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits)), kReduceThreads, 0,
+                                 stream>>>(x, partials, running_mean, running_var, saved_mean, saved_invstd, n, c,
+                                           hw, momentum, eps);
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  if (splits > 1) {
+    batch_norm_combine_statistics_kernel<<<combine_blocks(c), kCombineThreads, 0, stream>>>(
+        partials, splits, running_mean, running_var, saved_mean, saved_invstd, n, c, hw, momentum, eps);
+    if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  }
   batch_norm_normalize_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
       x, y, n, c, hw, TrainingNormalize{saved_mean, saved_invstd, gamma, beta});
   return cudaGetLastError();
@@ -278,11 +382,13 @@ cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, con
 cudaError_t batch_norm_backward_training(const float* x, const float* dy, const float* gamma,
                                          const float* saved_mean, const float* saved_invstd,
                                          float* dx, float* dgamma, float* dbeta, int n, int c,
-                                         std::int64_t hw, cudaStream_t stream) {
+                                         std::int64_t hw, void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  batch_norm_gradient_sums_kernel<<<c, kReduceThreads, 0, stream>>>(
-      x, dy, saved_mean, SavedInvstd{saved_invstd}, dgamma, dbeta, n, c, hw);
-  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  if (const cudaError_t status = gradient_sums(x, dy, saved_mean, SavedInvstd{saved_invstd}, dgamma, dbeta, n, c,
+                                               hw, scratch, stream);
+      status != cudaSuccess) {
+    return status;
+  }
   batch_norm_backward_training_dx_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
       x, dy, gamma, saved_mean, saved_invstd, dgamma, dbeta, dx, n, c, hw);
   return cudaGetLastError();
@@ -291,11 +397,13 @@ cudaError_t batch_norm_backward_training(const float* x, const float* dy, const 
 cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const float* gamma,
                                           const float* running_mean, const float* running_var,
                                           float eps, float* dx, float* dgamma, float* dbeta, int n,
-                                          int c, std::int64_t hw, cudaStream_t stream) {
+                                          int c, std::int64_t hw, void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  batch_norm_gradient_sums_kernel<<<c, kReduceThreads, 0, stream>>>(
-      x, dy, running_mean, RunningInvstd{running_var, eps}, dgamma, dbeta, n, c, hw);
-  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  if (const cudaError_t status = gradient_sums(x, dy, running_mean, RunningInvstd{running_var, eps}, dgamma, dbeta,
+                                               n, c, hw, scratch, stream);
+      status != cudaSuccess) {
+    return status;
+  }
   batch_norm_backward_inference_dx_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
       dy, gamma, running_var, eps, dx, n, c, hw);
   return cudaGetLastError();

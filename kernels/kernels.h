@@ -29,10 +29,15 @@ cudaError_t normalize_images(const std::uint8_t* images, float* out, int n, int 
 //   running_mean = (1 - momentum)·running_mean + momentum·mean,
 //   running_var  = (1 - momentum)·running_var  + momentum·var·count / (count - 1).
 // Needs n·hw > 1 (the caller checks).
+//
+// The reductions over a channel split across blocks where channels are few and long; then they need
+// `scratch`, device memory of batch_norm_scratch_bytes(n, c, hw) bytes (0: none, nullptr will do),
+// which the launch uses until the stream has passed it.
+std::size_t batch_norm_scratch_bytes(int n, int c, std::int64_t hw);
 cudaError_t batch_norm_forward_training(const float* x, const float* gamma, const float* beta,
                                         float* running_mean, float* running_var, float* y,
                                         float* saved_mean, float* saved_invstd, int n, int c,
-                                        std::int64_t hw, float momentum, float eps,
+                                        std::int64_t hw, float momentum, float eps, void* scratch,
                                         cudaStream_t stream);
 // Inference forward: y = (x - running_mean)·gamma / sqrt(running_var + eps) + beta.
 cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, const float* beta,
@@ -45,13 +50,13 @@ cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, con
 cudaError_t batch_norm_backward_training(const float* x, const float* dy, const float* gamma,
                                          const float* saved_mean, const float* saved_invstd,
                                          float* dx, float* dgamma, float* dbeta, int n, int c,
-                                         std::int64_t hw, cudaStream_t stream);
+                                         std::int64_t hw, void* scratch, cudaStream_t stream);
 // Inference backward (the statistics are constants), invstd = 1 / sqrt(running_var + eps):
 //   dbeta = Σ dy, dgamma = Σ dy·(x - running_mean)·invstd, dx = dy·gamma·invstd.
 cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const float* gamma,
                                           const float* running_mean, const float* running_var,
                                           float eps, float* dx, float* dgamma, float* dbeta, int n,
-                                          int c, std::int64_t hw, cudaStream_t stream);
+                                          int c, std::int64_t hw, void* scratch, cudaStream_t stream);
 
 // relu.cu: y = max(x, 0) (y may alias x; a NaN stays NaN, as in torch);
 // dx = y > 0 ? dy : 0 (dx may alias dy).

@@ -22,6 +22,9 @@ const NormShape kNormShapes[] = {
     {"Layer2", {4, 128, 28, 28}, false},
     {"FourValuesPerChannel", {4, 96, 1, 1}, false},  // layer4 at 32×32 input, batch 4
     {"Odd", {3, 5, 13, 13}, true},
+    // Few long channels, as the stem's: the reductions split across blocks (7 and 8 splits).
+    {"StemLike", {2, 16, 112, 112}, false},
+    {"OddSplit", {3, 7, 97, 101}, true},
 };
 
 // Activations as a network has them: each channel centred on its own mean in [-2, 2] with its own

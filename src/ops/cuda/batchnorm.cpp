@@ -20,6 +20,14 @@ Planes planes(const Tensor& x) {
 
 }  // namespace
 
+// Split reductions' partials, from the allocator; released at once, which is safe because the next
+// user of the block is on the same stream, after this launch.
+Buffer CudaBackend::batch_norm_scratch(const Tensor& x) {
+  const Planes p = planes(x);
+  const std::size_t bytes = kernels::batch_norm_scratch_bytes(p.N, p.C, p.HW);
+  return bytes ? Buffer(*allocator_, bytes) : Buffer();
+}
+
 void CudaBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gamma,
                                               const Tensor& beta, const Tensor& running_mean,
                                               const Tensor& running_var, const Tensor& y,
@@ -29,11 +37,12 @@ void CudaBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gam
   check_batch_norm_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean,
                                     saved_invstd, device());
   const Planes p = planes(x);
+  const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_forward_training(
       x.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(),
       running_mean.data_as<float>(), running_var.data_as<float>(), y.data_as<float>(),
       saved_mean.data_as<float>(), saved_invstd.data_as<float>(), p.N, p.C, p.HW, params.momentum,
-      params.eps, stream_));
+      params.eps, scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gamma,
@@ -55,10 +64,11 @@ void CudaBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy
   check_batch_norm_backward_training(x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta,
                                      device());
   const Planes p = planes(x);
+  const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_backward_training(
       x.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(), saved_mean.data_as<float>(),
       saved_invstd.data_as<float>(), dx.data_as<float>(), dgamma.data_as<float>(),
-      dbeta.data_as<float>(), p.N, p.C, p.HW, stream_));
+      dbeta.data_as<float>(), p.N, p.C, p.HW, scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& dy,
@@ -69,10 +79,11 @@ void CudaBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& d
   check_batch_norm_backward_inference(x, dy, gamma, running_mean, running_var, dx, dgamma, dbeta,
                                       device());
   const Planes p = planes(x);
+  const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_backward_inference(
       x.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(),
       running_mean.data_as<float>(), running_var.data_as<float>(), eps, dx.data_as<float>(),
-      dgamma.data_as<float>(), dbeta.data_as<float>(), p.N, p.C, p.HW, stream_));
+      dgamma.data_as<float>(), dbeta.data_as<float>(), p.N, p.C, p.HW, scratch.data(), stream_));
 }
 
 }  // namespace r50

@@ -104,6 +104,8 @@ class CudaBackend final : public Backend {
  private:
   // A device vector of `count` ones, for the bias broadcast and the bias gradient as GEMMs; grows.
   const float* ones(std::int64_t count);
+  // Scratch for batch norm's split reductions over x (kernels::batch_norm_scratch_bytes); may be empty.
+  Buffer batch_norm_scratch(const Tensor& x);
 
   CudaBackendOptions options_;
   DeviceInfo info_;
