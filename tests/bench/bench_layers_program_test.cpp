@@ -1,0 +1,84 @@
+// bench_layers as a user runs it, on the CPU backend at a tiny size: it measures every distinct
+// convolution of the model (counted here from the model's state, resnet50_convolutions.h) in all
+// three directions, writes Google Benchmark's JSON with the peaks and every counter, and ends with
+// the roofline table.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "resnet50_convolutions.h"
+
+namespace r50 {
+namespace {
+
+#ifdef R50_BENCH_LAYERS_PROGRAM
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
+
+TEST(BenchLayersProgram, MeasuresEveryDistinctConvolutionOnTheCpuAndWritesTheCounters) {
+  const int batch = 2, image_size = 32;
+  const std::string json_path = testing::TempDir() + "bench_layers.json";
+  const std::string log_path = testing::TempDir() + "bench_layers.log";
+  const std::string command = std::string(R50_BENCH_LAYERS_PROGRAM) + " --device cpu --batch-size " +
+                              std::to_string(batch) + " --image-size " + std::to_string(image_size) +
+                              " --peak-copy-mib 64 --benchmark_min_time=0.01 --benchmark_out=" + json_path +
+                              " --benchmark_out_format=json > " + log_path + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << read_text(log_path);
+  const std::string log = read_text(log_path);
+  EXPECT_NE(log.find("layers furthest below their roofline"), std::string::npos) << log;
+
+  const nlohmann::json results = nlohmann::json::parse(read_text(json_path));
+  const nlohmann::json& context = results.at("context");
+  EXPECT_GT(std::stod(context.at("peak_tflops").get<std::string>()), 0);
+  EXPECT_GT(std::stod(context.at("peak_gb_per_s").get<std::string>()), 0);
+
+  const std::vector<ModelConvolution> model = model_convolutions(batch, image_size);
+  std::size_t forward = 0, filter = 0, data = 0, memory_bound = 0, peaks = 0;
+  for (const nlohmann::json& row : results.at("benchmarks")) {
+    const std::string name = row.at("name");
+    ASSERT_TRUE(row.contains("fraction_of_peak")) << name;
+    EXPECT_GT(row.at("fraction_of_peak").get<double>(), 0) << name;
+    const bool convolution = starts_with(name, "conv_");
+    forward += starts_with(name, "conv_forward/");
+    filter += starts_with(name, "conv_backward_filter/");
+    data += starts_with(name, "conv_backward_data/");
+    peaks += starts_with(name, "peak/");
+    if (starts_with(name, "peak/")) continue;
+    EXPECT_NE(name.find("/bs:2/fp32"), std::string::npos) << name;
+    EXPECT_GE(row.at("calls_per_step").get<double>(), 1) << name;
+    if (convolution) {
+      EXPECT_GT(row.at("tflops").get<double>(), 0) << name;
+    } else {
+      EXPECT_GT(row.at("gb_per_s").get<double>(), 0) << name;
+      ++memory_bound;
+    }
+  }
+  EXPECT_EQ(forward, distinct_convolutions(model).size());
+  EXPECT_EQ(filter, distinct_convolutions(model).size());
+  EXPECT_EQ(data, distinct_convolutions(model, "conv1.weight").size());
+  EXPECT_EQ(context.at("distinct_convolutions").get<std::string>(), std::to_string(forward));
+  EXPECT_EQ(peaks, 2u);
+  EXPECT_GT(memory_bound, 0u);
+}
+
+#else
+
+TEST(BenchLayersProgram, MeasuresEveryDistinctConvolutionOnTheCpuAndWritesTheCounters) {
+  GTEST_SKIP() << "bench_layers is not built";
+}
+
+#endif
+
+}  // namespace
+}  // namespace r50
