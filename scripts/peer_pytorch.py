@@ -2,14 +2,17 @@
 """torchvision's resnet50 trained the way bench_resnet50 trains it, for a side-by-side figure.
 
 usage: peer_pytorch.py [--device cpu|cuda] [--batch-size 8] [--image-size 224] [--steps 5]
-                       [--warmup 2] [--threads N] [--classes 101] [--precision fp32|tf32]
-                       [--channels-last] [--json FILE]
+                       [--warmup 2] [--threads N] [--classes 101] [--precision fp32|tf32|fp16|bf16]
+                       [--channels-last] [--compile] [--json FILE]
 
 Synthetic data that stays on the device, cross-entropy, torch.optim.SGD (lr 0.1*batch/256,
 momentum 0.9, weight decay 1e-4): the same work as bench_resnet50's train_step benchmark, eager
-mode. --precision sets PyTorch's two TF32 switches explicitly either way (its cuDNN default
-allows TF32): fp32 turns both off, tf32 both on. --channels-last runs the model and the images in
-NHWC, PyTorch's fast path on tensor cores. Prints images/s; --json writes it with the settings.
+mode. --precision sets PyTorch's two TF32 switches explicitly for every precision (its cuDNN
+default allows TF32): tf32 turns both on, the others off; fp16 and bf16 are automatic mixed
+precision (torch.autocast, fp32 master weights; fp16 with a GradScaler's dynamic loss scaling).
+--channels-last runs the model and the images in NHWC, PyTorch's fast path on tensor cores.
+--compile wraps the model in torch.compile (its compilation, minutes, runs in the warm-up steps,
+which are never timed). Prints images/s and peak memory; --json writes them with the settings.
 """
 import argparse
 import json
@@ -25,6 +28,13 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 
 
+def grad_scaler(device_type, enabled):
+    """A GradScaler: torch.amp's where this PyTorch has it (2.3 on), CUDA's before."""
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(device_type, enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -34,8 +44,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--classes", type=int, default=101)
-    parser.add_argument("--precision", choices=["fp32", "tf32"], default="fp32")
+    parser.add_argument("--precision", choices=["fp32", "tf32", "fp16", "bf16"], default="fp32")
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -50,15 +61,20 @@ def main():
     model = torchvision.models.resnet50(weights=None, num_classes=args.classes).to(device, memory_format=memory_format).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1 * args.batch_size / 256, momentum=0.9,
                                 weight_decay=1e-4)
+    forward = torch.compile(model) if args.compile else model
+    autocast_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
+    scaler = grad_scaler(device.type, enabled=args.precision == "fp16")
     images = torch.randn(args.batch_size, 3, args.image_size, args.image_size, device=device).to(
         memory_format=memory_format)
     labels = torch.randint(0, args.classes, (args.batch_size,), device=device)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
+        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            loss = torch.nn.functional.cross_entropy(forward(images), labels)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         return loss
 
     def synchronize():
@@ -77,16 +93,16 @@ def main():
         "peer": "pytorch", "torch": torch.__version__, "torchvision": torchvision.__version__,
         "device": args.device, "threads": torch.get_num_threads(), "batch_size": args.batch_size,
         "image_size": args.image_size, "steps": args.steps, "precision": args.precision,
-        "memory_format": "channels_last" if args.channels_last else "contiguous",
+        "memory_format": "channels_last" if args.channels_last else "contiguous", "compiled": args.compile,
         "images_per_second": args.steps * args.batch_size / seconds,
         "ms_per_step": 1e3 * seconds / args.steps, "final_loss": float(loss.detach()),
     }
     if device.type == "cuda":
         result["gpu_name"] = torch.cuda.get_device_name(device)
         result["peak_allocated_bytes"] = torch.cuda.max_memory_allocated(device)
-    print("pytorch %s on %s (%d threads), %s %s: %.2f images/s, %.1f ms per step" % (
+    print("pytorch %s on %s (%d threads), %s %s%s: %.2f images/s, %.1f ms per step" % (
         torch.__version__, args.device, result["threads"], args.precision, result["memory_format"],
-        result["images_per_second"], result["ms_per_step"]))
+        ", compiled" if args.compile else "", result["images_per_second"], result["ms_per_step"]))
     if args.json:
         with open(args.json + ".tmp", "w") as out:
             json.dump(result, out, indent=2)
