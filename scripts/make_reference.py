@@ -99,31 +99,41 @@ def relative_error(a, b):
     return float((a.double() - b).norm() / b.norm()) if float(b.norm()) > 0 else float((a.double() - b).norm())
 
 
-def float32_spread(model, state, images, labels, truth, device="cpu"):
-    """The worst relative error of torchvision's float32 gradients over eight float32 runs: NCHW
-    and channels_last memory (another summation order), each on the input as given and on three
-    copies with every value moved by at most one unit in the last place (float32 rounding of the
-    input). Under batch statistics, deep ReLU inputs lie within float32's forward error of zero,
-    so which of them flip, and the gradients below them, depends on rounding; a single float32
-    run is one draw from that spread, not its bound."""
-    worst, together = {}, 0.0
+def gradients_together(results, truth, names):
+    """The relative error of every gradient in `names` taken as one vector."""
+    difference = sum(float(((results[n].double() - truth[n]) ** 2).sum()) for n in names)
+    reference = sum(float((truth[n] ** 2).sum()) for n in names)
+    return (difference / reference) ** 0.5
+
+
+def equally_valid_inputs(images):
+    """The eight inputs the spreads run: NCHW and channels_last memory (another summation order),
+    each the input as given and three copies with every value moved by at most one unit in the
+    last place (float32 rounding of the input)."""
     for memory_format in (torch.contiguous_format, torch.channels_last):
         for perturbation in range(4):
             x = images.clone()
             if perturbation:
                 steps = torch.randint(-1, 2, x.shape, generator=torch.Generator().manual_seed(perturbation))
                 x = x * (1 + steps.float() * 2.0 ** -24)
-            model.load_state_dict(state)
-            model.float().to(device=device, memory_format=memory_format)
-            results = run(model, x.to(device).contiguous(memory_format=memory_format), labels.to(device),
-                          train=True)
-            results = {name: tensor.detach().cpu() for name, tensor in results.items()}
-            names = [name for name in results if name.startswith("grad/")]
-            difference = sum(float(((results[n].double() - truth[n]) ** 2).sum()) for n in names)
-            reference = sum(float((truth[n] ** 2).sum()) for n in names)
-            together = max(together, (difference / reference) ** 0.5)
-            for name in names:
-                worst[name] = max(worst.get(name, 0.0), relative_error(results[name], truth[name]))
+            yield memory_format, x
+
+
+def float32_spread(model, state, images, labels, truth, device="cpu"):
+    """The worst relative error of torchvision's float32 gradients over eight float32 runs
+    (equally_valid_inputs). Under batch statistics, deep ReLU inputs lie within float32's forward
+    error of zero, so which of them flip, and the gradients below them, depends on rounding; a
+    single float32 run is one draw from that spread, not its bound."""
+    worst, together = {}, 0.0
+    for memory_format, x in equally_valid_inputs(images):
+        model.load_state_dict(state)
+        model.float().to(device=device, memory_format=memory_format)
+        results = run(model, x.to(device).contiguous(memory_format=memory_format), labels.to(device), train=True)
+        results = {name: tensor.detach().cpu() for name, tensor in results.items()}
+        names = [name for name in results if name.startswith("grad/")]
+        together = max(together, gradients_together(results, truth, names))
+        for name in names:
+            worst[name] = max(worst.get(name, 0.0), relative_error(results[name], truth[name]))
     spread = {name: torch.tensor([error], dtype=torch.float64) for name, error in worst.items()}
     spread["gradients_together"] = torch.tensor([together], dtype=torch.float64)
     return spread
@@ -131,32 +141,24 @@ def float32_spread(model, state, images, labels, truth, device="cpu"):
 
 def tf32_spread(model, state, images, labels, truths):
     """torchvision's TF32 on the GPU against float64, per result and batch-norm mode: the worst
-    relative error over the same eight equally valid runs as float32_spread (NCHW and
-    channels_last, the input as given and moved by an ulp). TF32 rounds every convolution and
+    relative error over the same eight equally valid runs as float32_spread. TF32 rounds every convolution and
     GEMM operand to a 10-bit mantissa, so these are about a thousand times float32's."""
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     worst = {}
     for mode, truth in truths.items():
-        for memory_format in (torch.contiguous_format, torch.channels_last):
-            for perturbation in range(4):
-                x = images.clone()
-                if perturbation:
-                    steps = torch.randint(-1, 2, x.shape, generator=torch.Generator().manual_seed(perturbation))
-                    x = x * (1 + steps.float() * 2.0 ** -24)
-                model.load_state_dict(state)
-                model.float().to(device="cuda", memory_format=memory_format)
-                results = run(model, x.cuda().contiguous(memory_format=memory_format), labels.cuda(),
-                              train=mode == "train")
-                results = {name: tensor.detach().cpu() for name, tensor in results.items()}
-                names = [name for name in results if name.startswith("grad/")]
-                difference = sum(float(((results[n].double() - truth[n]) ** 2).sum()) for n in names)
-                reference = sum(float((truth[n] ** 2).sum()) for n in names)
-                errors = {name: relative_error(results[name], truth[name]) for name in names + ["logits", "loss"]}
-                errors["gradients_together"] = (difference / reference) ** 0.5
-                for name, error in errors.items():
-                    key = mode + "/" + name
-                    worst[key] = max(worst.get(key, 0.0), error)
+        for memory_format, x in equally_valid_inputs(images):
+            model.load_state_dict(state)
+            model.float().to(device="cuda", memory_format=memory_format)
+            results = run(model, x.cuda().contiguous(memory_format=memory_format), labels.cuda(),
+                          train=mode == "train")
+            results = {name: tensor.detach().cpu() for name, tensor in results.items()}
+            names = [name for name in results if name.startswith("grad/")]
+            errors = {name: relative_error(results[name], truth[name]) for name in names + ["logits", "loss"]}
+            errors["gradients_together"] = gradients_together(results, truth, names)
+            for name, error in errors.items():
+                key = mode + "/" + name
+                worst[key] = max(worst.get(key, 0.0), error)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     model.cpu()
