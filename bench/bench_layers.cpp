@@ -7,10 +7,8 @@
 // Benchmark (--benchmark_filter=conv_backward_filter, --benchmark_out=FILE.json, ...).
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -19,12 +17,12 @@
 #include "command_line.h"
 #include "git_commit.h"
 
-#include "core/host.h"
 #include "layer_benchmarks.h"
 #include "layer_shapes.h"
 #include "layer_summary.h"
 #include "ops/select_backend.h"
 #include "report/run_context.h"
+#include "results_reporter.h"
 
 namespace {
 
@@ -55,12 +53,7 @@ bool has_flag(const std::vector<char*>& flags, const std::string& name) {
 
 void add_context(const r50::DeviceInfo& info, const r50::RunSettings& settings, const r50::DevicePeaks& peaks,
                  const r50::PeakSizes& sizes, int convolutions) {
-  setenv("TZ", "UTC", 1);  // Google Benchmark's own "date"
-  tzset();
-  for (const auto& [key, value] : r50::run_context(info, settings, {R50_GIT_COMMIT, R50_BUILD_TYPE},
-                                                   r50::host_cpu_model(), std::thread::hardware_concurrency())) {
-    benchmark::AddCustomContext(key, value);
-  }
+  r50::add_run_context(info, settings, {R50_GIT_COMMIT, R50_BUILD_TYPE});
   benchmark::AddCustomContext("peak_tflops", std::to_string(peaks.tflops));
   benchmark::AddCustomContext("peak_gb_per_s", std::to_string(peaks.gb_per_s));
   benchmark::AddCustomContext("peak_matrix_size", std::to_string(sizes.matrix));

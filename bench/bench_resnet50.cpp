@@ -4,12 +4,9 @@
 // implies, and where a step's time went. The benchmarks themselves are in train_benchmarks.cpp.
 // Flags not listed in --help starting with --benchmark_ go to Google Benchmark.
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
 #include <iostream>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -18,7 +15,6 @@
 #include "command_line.h"
 #include "git_commit.h"
 
-#include "core/host.h"
 #include "core/interrupt.h"
 #include "data_report.h"
 #include "find_max_batch.h"
@@ -61,17 +57,6 @@ std::string with_thousands(double value) {
   std::string digits = std::to_string(static_cast<long long>(value + 0.5));
   for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
   return digits;
-}
-
-// The results' context, with "date" (Google Benchmark's own key) in UTC.
-void add_run_context(const r50::DeviceInfo& info, const r50::RunSettings& settings) {
-  setenv("TZ", "UTC", 1);
-  tzset();
-  const r50::BuildInfo build{R50_GIT_COMMIT, R50_BUILD_TYPE};
-  for (const auto& [key, value] :
-       r50::run_context(info, settings, build, r50::host_cpu_model(), std::thread::hardware_concurrency())) {
-    benchmark::AddCustomContext(key, value);
-  }
 }
 
 // cuDNN's algorithm per convolution shape and direction, which the CUDA backend chose during the
@@ -270,8 +255,10 @@ int main(int argc, char** argv) {
     int benchmark_argc = static_cast<int>(line.benchmark.size());
     benchmark::Initialize(&benchmark_argc, line.benchmark.data());
     if (benchmark::ReportUnrecognizedArguments(benchmark_argc, line.benchmark.data())) return 2;
-    add_run_context(info, {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", options.precision, options.batch_size,
-                           options.image_size, options.dataset});
+    r50::add_run_context(info,
+                         {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", options.precision, options.batch_size,
+                          options.image_size, options.dataset},
+                         {R50_GIT_COMMIT, R50_BUILD_TYPE});
     r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
     {
       // Ctrl-C, or a cancelled CI job, ends the measurement between two steps; the results so far

@@ -3,7 +3,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <thread>
 #include <unistd.h>
+
+#include "core/host.h"
 
 namespace r50 {
 namespace {
@@ -76,6 +80,15 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(const std::v
     options |= benchmark::ConsoleReporter::OO_Tabular;
   }
   return std::make_unique<benchmark::ConsoleReporter>(static_cast<benchmark::ConsoleReporter::OutputOptions>(options));
+}
+
+void add_run_context(const DeviceInfo& device, const RunSettings& settings, const BuildInfo& build) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  for (const auto& [key, value] :
+       run_context(device, settings, build, host_cpu_model(), std::thread::hardware_concurrency())) {
+    benchmark::AddCustomContext(key, value);
+  }
 }
 
 }  // namespace r50

@@ -1,4 +1,4 @@
-// defines: ResultsReporter, make_display_reporter
+// defines: ResultsReporter, make_display_reporter, add_run_context
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "report/run_context.h"
 #include "report/summary_table.h"
 
 namespace r50 {
@@ -38,5 +39,9 @@ class ResultsReporter final : public benchmark::BenchmarkReporter {
 // (console, json or csv) and, for the console, --benchmark_color (auto: when stdout is a terminal)
 // and --benchmark_counters_tabular.
 std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(const std::vector<char*>& benchmark_flags);
+
+// The results' context (report/run_context.h) for Google Benchmark's JSON, with the host's CPU,
+// and its own "date" made UTC.
+void add_run_context(const DeviceInfo& device, const RunSettings& settings, const BuildInfo& build);
 
 }  // namespace r50
