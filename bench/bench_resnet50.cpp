@@ -168,18 +168,18 @@ int main(int argc, char** argv) {
     }
     auto backend = r50::select_backend(backend_options, std::cerr);
     const bool gpu = backend->name() == "cuda";
+    r50::MaxBatchSearch search;
+    search.image_size = options.image_size;
+    search.classes = options.classes;
+    search.seed = options.seed;
     if (options.find_max_batch) {
       if (!gpu) {
-        std::cerr << "error: --find-max-batch needs a GPU backend: host memory has no cap here\n";
+        std::cerr << "error: --find-max-batch needs a GPU backend: it searches device memory\n";
         return 1;
       }
       const std::string limit = r50::describe_memory_limit(backend_options.gpu_memory_limit, *backend);
       backend.reset();  // each try makes its own
       backend_options.choice = r50::BackendChoice::Cuda;
-      r50::MaxBatchSearch search;
-      search.image_size = options.image_size;
-      search.classes = options.classes;
-      search.seed = options.seed;
       std::cerr << "finding the largest batch that trains at " << options.image_size << "x"
                 << options.image_size << " under the memory limit " << limit << "\n";
       const int largest = r50::find_max_batch(backend_options, search, std::cerr);
@@ -195,10 +195,6 @@ int main(int argc, char** argv) {
       std::cerr << "note: on the cpu backend, --gpu-memory-limit caps the host memory its allocator hands out\n";
     }
     if (options.batch_size == 0 && gpu) {
-      r50::MaxBatchSearch search;
-      search.image_size = options.image_size;
-      search.classes = options.classes;
-      search.seed = options.seed;
       const std::uint64_t memory = backend_options.gpu_memory_limit.none()
                                        ? backend->device_info().memory_bytes
                                        : backend_options.gpu_memory_limit.bytes_of(backend->device_info().memory_bytes);
