@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: scripts/install_deps.sh [--tests] [--runtime] [--print] [--distro debian|ubuntu]
+# usage: scripts/install_deps.sh [--tests] [--runtime] [--fuzz] [--print] [--distro debian|ubuntu]
 # Installs the packages that are missing (apt-get, as root or through sudo), from the one list below:
 #   (no option)  what the build needs. The CUDA toolkit (nvcc, cuDNN, cuBLAS) is not a Debian
 #                package here: it must already be installed, e.g. under /usr/local/cuda.
@@ -8,6 +8,8 @@
 #                matplotlib itself (python3-matplotlib), with which compare_results.py --png draws.
 #   --runtime    instead of the build's packages, only the shared libraries that the built programs
 #                load besides CUDA's: the Dockerfile's slim stage, whose base image brings CUDA's.
+#   --fuzz       instead of the build's packages, what scripts/fuzz.sh builds fuzz/ with: clang and
+#                libFuzzer's runtime, and the data path's libraries (no CUDA needed).
 #   --print      prints the names, one a line, and installs nothing.
 #   --distro D   names for D (debian: Debian 12; ubuntu: Ubuntu 24.04, the Dockerfile's base)
 #                instead of this machine's.
@@ -45,6 +47,14 @@ runtime  libgcc-s1               =
 runtime  libturbojpeg0           libturbojpeg
 runtime  libjpeg62-turbo         libjpeg-turbo8
 runtime  libbenchmark1debian     libbenchmark1.8.3
+fuzz     clang                   =
+fuzz     libclang-rt-dev         =
+fuzz     cmake                   =
+fuzz     ninja-build             =
+fuzz     libstb-dev              =
+fuzz     nlohmann-json3-dev      =
+fuzz     libturbojpeg0-dev       =
+fuzz     libjpeg62-turbo-dev     libjpeg-turbo8-dev
 '
 
 base=build
@@ -55,6 +65,7 @@ while (($#)); do
   case "$1" in
     --tests) extras+=(tests) ;;
     --runtime) base=runtime ;;
+    --fuzz) base=fuzz ;;
     --print) print=true ;;
     --distro)
       [[ $# -ge 2 ]] || { echo "error: --distro needs a name: debian or ubuntu" >&2; exit 2; }

@@ -25,11 +25,43 @@
 
 #include "core/error.h"
 
+// stb_image 2.27 trusts the sizes a file claims when it allocates: a PNG's chunk length or its
+// inflated data can make it ask for gigabytes from a file of a few hundred bytes. Every buffer it
+// takes comes from here, and one larger than an image of the size the header gave can need (set
+// for the decode in progress, on its thread) is refused, which stb_image reports as out of memory.
+// Its allocations are zeroed too: it leaves its decoder's state uninitialised, so that a JPEG
+// lacking a quantization table, or a progressive JPEG lacking a scan, would decode from whatever
+// the heap held before (other images' pixels among it), differently from one run to the next. On
+// 512-pixel photos the zeroing cost was within the noise of measuring it.
+namespace {
+thread_local std::size_t stb_allocation_cap = 0;
+thread_local std::size_t stb_refused_bytes = 0;  // the last request over the cap, for the message
+
+void* stb_allocate(std::size_t bytes) {
+  if (bytes > stb_allocation_cap) {
+    stb_refused_bytes = bytes;
+    return nullptr;
+  }
+  return std::calloc(1, bytes);
+}
+
+void* stb_reallocate(void* pointer, std::size_t bytes) {
+  if (bytes > stb_allocation_cap) {
+    stb_refused_bytes = bytes;
+    return nullptr;
+  }
+  return std::realloc(pointer, bytes);
+}
+}  // namespace
+
 // The whole of stb_image lives in this translation unit. STB_IMAGE_STATIC keeps its symbols
 // private, so another copy elsewhere in a program cannot clash with this one. Only JPEG (the data
 // set) and PNG (photos that fixtures borrow from Debian packages) are compiled: every other
 // decoder would be attack surface that no caller needs. Files are read here, under a size cap, so
 // stb's stdio layer goes too.
+#define STBI_MALLOC(bytes) stb_allocate(bytes)
+#define STBI_REALLOC(pointer, bytes) stb_reallocate(pointer, bytes)
+#define STBI_FREE(pointer) std::free(pointer)
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC
 #define STBI_ONLY_JPEG
@@ -57,6 +89,9 @@ struct StbGuard {
 #endif
 
 std::string failure_reason() {
+  if (stb_refused_bytes != 0) {
+    return "it asks for " + std::to_string(stb_refused_bytes) + " bytes, more than an image of its size needs";
+  }
   const char* reason = stbi_failure_reason();
   return reason && *reason ? reason : "unknown reason";
 }
@@ -79,6 +114,22 @@ const char* format_name(const std::uint8_t* data, std::size_t size) {
 
 enum class JpegEnd { complete, truncated, unknown };
 
+// From inside a scan's entropy-coded data, the offset of the 0xFF that begins the next marker, or
+// `size` where the data runs out first. There a 0xFF byte is stuffed (FF 00), a restart marker
+// (FF D0..D7), fill (FF FF) or the start of the next segment's marker.
+std::size_t end_of_entropy_coded_data(const std::uint8_t* data, std::size_t size, std::size_t p) {
+  while (p < size) {
+    const void* ff = std::memchr(data + p, 0xFF, size - p);
+    if (!ff) return size;
+    p = static_cast<std::size_t>(static_cast<const std::uint8_t*>(ff) - data);
+    if (p + 1 >= size) return size;
+    const std::uint8_t next = data[p + 1];
+    if (next != 0x00 && next != 0xFF && !(next >= 0xD0 && next <= 0xD7)) return p;
+    p += next == 0xFF ? 1 : 2;
+  }
+  return size;
+}
+
 // stb_image decodes a JPEG cut short without complaint: it pads the missing entropy-coded data
 // with zeros and returns a picture whose lower part is grey. PIL (so torchvision) refuses such a
 // file as truncated, and so do we: the marker segments are walked from SOI, skipping each
@@ -99,20 +150,63 @@ JpegEnd jpeg_end(const std::uint8_t* data, std::size_t size) {
     if (length < 2) return JpegEnd::unknown;
     p += length;
     if (marker != 0xDA) continue;
-    // Start of scan: entropy-coded data, where a 0xFF byte is either stuffed (FF 00), a restart
-    // marker (FF D0..D7), fill (FF FF) or the start of the next segment's marker.
-    for (;;) {
-      if (p >= size) return JpegEnd::truncated;
-      const void* ff = std::memchr(data + p, 0xFF, size - p);
-      if (!ff) return JpegEnd::truncated;
-      p = static_cast<std::size_t>(static_cast<const std::uint8_t*>(ff) - data);
-      if (p + 1 >= size) return JpegEnd::truncated;
-      const std::uint8_t next = data[p + 1];
-      if (next != 0x00 && next != 0xFF && !(next >= 0xD0 && next <= 0xD7)) break;
-      p += next == 0xFF ? 1 : 2;
-    }
+    p = end_of_entropy_coded_data(data, size, p);  // after a start of scan
+    if (p >= size) return JpegEnd::truncated;
   }
   return JpegEnd::truncated;
+}
+
+// stb_image 2.27 (Debian 12's, which R50_DEPS_DIR copies too) trusts the sixteen code counts of a
+// Huffman table: counts that add up to more than 256 codes make it write past the table's arrays
+// (2.28 checks them). libjpeg refuses such a table, and so must we before stb_image reads the
+// file. The walk reaches every DHT segment that stb_image would read: segment to segment by their
+// lengths, over entropy-coded data to the next marker and, as stb_image does, over stray bytes to
+// the next 0xFF, up to the end-of-image marker. Bytes past the end read as 0, as in stb_image.
+bool jpeg_huffman_counts_fit(const std::uint8_t* data, std::size_t size) {
+  const auto byte = [&](std::size_t at) -> std::size_t { return at < size ? data[at] : 0; };
+  std::size_t p = 2;  // after SOI
+  while (p < size) {
+    if (data[p] != 0xFF) {
+      ++p;
+      continue;
+    }
+    while (p < size && data[p] == 0xFF) ++p;
+    if (p >= size) break;
+    const std::uint8_t marker = data[p++];
+    if (marker == 0xD9) break;
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    const std::size_t length = byte(p) << 8 | byte(p + 1);
+    if (marker == 0xC4) {
+      // Tables one after another while the segment's length lasts, as stb_image reads them: a
+      // class and id byte, sixteen counts, then that many symbols.
+      std::int64_t left = static_cast<std::int64_t>(length) - 2;
+      for (std::size_t table = p + 2; left > 0;) {
+        std::size_t codes = 0;
+        for (std::size_t i = 1; i <= 16; ++i) codes += byte(table + i);
+        if (codes > 256) return false;
+        left -= static_cast<std::int64_t>(17 + codes);
+        table += 17 + codes;
+      }
+    }
+    p += std::max<std::size_t>(length, 2);
+    if (marker == 0xDA) p = end_of_entropy_coded_data(data, size, p);
+  }
+  return true;
+}
+
+// stb_image 2.27 copies an empty first IDAT chunk into the image data buffer before it has
+// allocated one: a memcpy from a null pointer, undefined behaviour even for zero bytes. No encoder
+// writes such a chunk, and such a file is refused before stb_image reads it. Chunks are found as
+// stb_image reads them: each by its length, from the signature to IEND.
+bool png_first_idat_empty(const std::uint8_t* data, std::size_t size) {
+  for (std::size_t p = 8; p + 8 <= size;) {
+    const std::size_t length = std::size_t{data[p]} << 24 | std::size_t{data[p + 1]} << 16 |
+                               std::size_t{data[p + 2]} << 8 | data[p + 3];
+    if (std::memcmp(data + p + 4, "IDAT", 4) == 0) return length == 0;
+    if (std::memcmp(data + p + 4, "IEND", 4) == 0) return false;
+    p += 12 + length;  // length, type, data, CRC
+  }
+  return false;
 }
 
 std::string megapixels(std::int64_t pixels) {
@@ -142,19 +236,18 @@ std::optional<DecodeResult> refuse_before_decoding(const std::uint8_t* data, std
 }
 
 #ifdef R50_WITH_TURBOJPEG
-// One decompressor per thread: a TurboJPEG handle is not to be shared, and making one per image
-// would allocate libjpeg's state each time.
+// A fresh decompressor for every image (making one costs under a microsecond): a handle that has
+// decoded keeps the quantization and Huffman tables of the files before, and a JPEG that lacks
+// one of its own would be decoded with them, so that its pixels, or whether it decodes at all,
+// would depend on which images the same thread decoded before.
 struct TurboJpegDecompressor {
   tjhandle handle = tjInitDecompress();
   ~TurboJpegDecompressor() {
     if (handle) tjDestroy(handle);
   }
-  // After an error in tjDecompressHeader3, TurboJPEG 2.1 leaves the handle inside the header it
-  // gave up on, and every later file fails with "two SOI markers": a fresh handle starts clean.
-  void renew() {
-    if (handle) tjDestroy(handle);
-    handle = tjInitDecompress();
-  }
+  TurboJpegDecompressor() = default;
+  TurboJpegDecompressor(const TurboJpegDecompressor&) = delete;
+  TurboJpegDecompressor& operator=(const TurboJpegDecompressor&) = delete;
 };
 
 // libjpeg-turbo with flags 0: the accurate integer DCT and fancy (smooth) chroma upsampling, as PIL
@@ -165,12 +258,10 @@ struct TurboJpegDecompressor {
 // stb_image build does and words their refusals the same way.
 std::optional<DecodeResult> decode_with_turbojpeg(const std::uint8_t* data, std::size_t size,
                                                   const DecodeLimits& limits) {
-  thread_local TurboJpegDecompressor decompressor;
+  TurboJpegDecompressor decompressor;
   if (!decompressor.handle) return std::nullopt;
   const auto succeeded = [&](int status) {
-    if (status == 0 || tjGetErrorCode(decompressor.handle) == TJERR_WARNING) return true;
-    decompressor.renew();
-    return false;
+    return status == 0 || tjGetErrorCode(decompressor.handle) == TJERR_WARNING;
   };
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   if (!succeeded(
@@ -216,8 +307,8 @@ struct JpegErrorManager {
 void ignore_message(j_common_ptr, int) {}
 void print_nothing(j_common_ptr) {}
 
-// One decompressor per thread, as for TurboJPEG: libjpeg's state is allocated once. After an
-// error, jpeg_abort_decompress returns it to its start, ready for the next file.
+// A fresh decompressor for every image, as for TurboJPEG: one reused would keep the tables of the
+// files before.
 struct LibjpegDecompressor {
   jpeg_decompress_struct cinfo{};
   JpegErrorManager error{};
@@ -267,11 +358,16 @@ bool decompress_jpeg_box(jpeg_decompress_struct& cinfo, const CropBox& box, std:
   // One iMCU more on each side than the box: libjpeg-turbo 2.1 upsamples the first and last chroma
   // column it keeps as if they were the image's edges, so that horizontally subsampled chroma
   // (4:2:0, 4:2:2) would differ there from the whole decode. A whole iMCU beside the box gives
-  // every column of the box its true neighbours.
+  // every column of the box its true neighbours. Three in a progressive JPEG: where its scans
+  // leave coefficients unknown (a file cut short or damaged), libjpeg estimates them from the two
+  // blocks on either side, and it takes the first block it keeps for those to its left, so that
+  // the first two blocks of each component (two iMCUs of subsampled chroma) differ from the whole
+  // decode, and upsampling reaches one chroma sample further.
   const int imcu_width = cinfo.max_h_samp_factor * cinfo.min_DCT_scaled_size;
+  const int margin = (cinfo.progressive_mode ? 3 : 1) * imcu_width;
   const int image_width = static_cast<int>(cinfo.output_width);
-  const int left = std::max(box.x - imcu_width, 0);
-  const int right = std::min(box.x + box.width + imcu_width, image_width);
+  const int left = std::max(box.x - margin, 0);
+  const int right = std::min(box.x + box.width + margin, image_width);
   JDIMENSION first_column = static_cast<JDIMENSION>(left), columns = static_cast<JDIMENSION>(right - left);
   if (right - left < image_width) jpeg_crop_scanline(&cinfo, &first_column, &columns);
   const std::size_t skip = static_cast<std::size_t>(box.x) - first_column;
@@ -287,8 +383,14 @@ bool decompress_jpeg_box(jpeg_decompress_struct& cinfo, const CropBox& box, std:
   }
   // The rows below are entropy-decoded too, and the file read to its end, so that damage anywhere
   // fails or warns as in the whole decode (bench_loader measured no cost against stopping here).
-  if (cinfo.output_scanline < cinfo.output_height) {
-    jpeg_skip_scanlines(&cinfo, cinfo.output_height - cinfo.output_scanline);
+  // Asked to skip to the image's last row, jpeg_skip_scanlines stops reading the file instead (a
+  // second frame header after the scan would go unseen): the last row is read, not skipped.
+  if (cinfo.output_scanline + 1 < cinfo.output_height) {
+    jpeg_skip_scanlines(&cinfo, cinfo.output_height - cinfo.output_scanline - 1);
+  }
+  if (cinfo.output_scanline < cinfo.output_height && jpeg_read_scanlines(&cinfo, row, 1) != 1) {
+    jpeg_abort_decompress(&cinfo);
+    return false;
   }
   jpeg_finish_decompress(&cinfo);
   return true;
@@ -301,7 +403,7 @@ std::optional<DecodeResult> decode_region_with_libjpeg(const std::uint8_t* data,
                                                        const DecodeLimits& limits,
                                                        const ChooseRegion& choose_region, CropBox* region,
                                                        bool* chosen) {
-  thread_local LibjpegDecompressor decompressor;
+  LibjpegDecompressor decompressor;
   jpeg_decompress_struct& cinfo = decompressor.cinfo;
   if (!read_jpeg_header(cinfo, data, size)) return std::nullopt;
   const int width = static_cast<int>(cinfo.image_width), height = static_cast<int>(cinfo.image_height);
@@ -387,10 +489,31 @@ DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, con
     if (decoded) return std::move(*decoded);
   }
 #endif
+#ifdef R50_WITH_JPEGLIB
+  // TurboJPEG refuses some files that libjpeg reads, such as sampling factors whose subsampling it
+  // cannot name (3x1): the region decoder would accept them, so the whole decode must too.
+  if (is_jpeg(data, size)) {
+    CropBox whole;
+    bool chosen = false;
+    std::optional<DecodeResult> decoded = decode_region_with_libjpeg(
+        data, size, limits, [](int width, int height) { return CropBox{0, 0, width, height}; }, &whole, &chosen);
+    if (decoded) return std::move(*decoded);
+  }
+#endif
+
+  if (is_jpeg(data, size) && !jpeg_huffman_counts_fit(data, size)) {
+    return failure("corrupt or unsupported JPEG (bad DHT header)");
+  }
+  if (is_png(data, size) && png_first_idat_empty(data, size)) {
+    return failure("corrupt or unsupported PNG (empty first IDAT chunk)");
+  }
 
   [[maybe_unused]] StbGuard guard;
   // Not every failure path of stb sets a reason: clear the last one, never to repeat it.
   stbi__g_failure_reason = nullptr;
+  stb_refused_bytes = 0;
+  // Reading a header takes the decoder's state alone (a JPEG's tables: about 20 KB).
+  stb_allocation_cap = std::size_t{1} << 20;
   // The header alone, checked against the budget before any pixel is decoded, through the
   // format's own reader (stb's internals, in this translation unit): stbi_info_from_memory would
   // try every format in turn and replace the reader's reason ("only 8-bit") with "unknown image
@@ -406,6 +529,11 @@ DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, con
   if (std::optional<DecodeResult> refused = refuse_before_decoding(data, size, width, height, limits)) {
     return std::move(*refused);
   }
+  // The largest buffer of an image this size: a 16-bit RGBA PNG's inflated rows (8 bytes a pixel)
+  // or a JPEG's component planes, padded to whole MCUs (32 pixels at most) and with the room
+  // stb_image's doubling may leave; the file's compressed data gathered in one piece.
+  stb_allocation_cap = std::size_t{16} * (std::size_t(width) + 32) * (std::size_t(height) + 32) + 2 * size +
+                       (std::size_t{1} << 20);
 
   int decoded_width = 0, decoded_height = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels_rgb(

@@ -34,8 +34,10 @@ struct DecodeResult {
 
 // JPEG (baseline, progressive and, with libjpeg-turbo, arithmetic-coded) and PNG; always RGB, a
 // grayscale image expanded. JPEGs go to libjpeg-turbo where the build found it (TurboJPEG, see
-// jpeg_decoder_name), with stb_image deciding the files it cannot read (CMYK among them); PNGs,
-// and every JPEG in a build without it, go to stb_image. Thread-safe.
+// jpeg_decoder_name; then its libjpeg API, where built in, for files TurboJPEG refuses), with
+// stb_image deciding the files it cannot read (CMYK among them); PNGs, and every JPEG in a build
+// without it, go to stb_image. Each image is decoded as if alone: nothing of the files decoded
+// before carries over. Thread-safe.
 DecodeResult decode_image_memory(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits = {});
 DecodeResult decode_image_file(const std::string& path, const DecodeLimits& limits = {});
 

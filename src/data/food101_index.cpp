@@ -32,12 +32,9 @@ void require_directory(const fs::path& root, const fs::path& path) {
   if (!fs::is_directory(path, error)) throw_not_found(root, path, "is not a directory");
 }
 
-// Lines without their terminator, CR (Windows line endings) and surrounding whitespace removed.
-std::vector<std::string> read_lines(const fs::path& root, const fs::path& path) {
-  std::error_code error;
-  if (!fs::exists(path, error)) throw_not_found(root, path, "does not exist");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) R50_THROW("cannot read ", path.string(), ": ", std::strerror(errno));
+// Lines without their terminator, CR (Windows line endings) and surrounding whitespace removed;
+// `path` names the stream in messages.
+std::vector<std::string> read_lines(std::istream& in, const fs::path& path) {
   std::vector<std::string> lines;
   const char* space = " \t\r\n\v\f";
   for (std::string line; std::getline(in, line);) {
@@ -50,6 +47,14 @@ std::vector<std::string> read_lines(const fs::path& root, const fs::path& path) 
   }
   if (in.bad()) R50_THROW("cannot read ", path.string(), ": ", std::strerror(errno));
   return lines;
+}
+
+std::ifstream open_index_file(const fs::path& root, const fs::path& path) {
+  std::error_code error;
+  if (!fs::exists(path, error)) throw_not_found(root, path, "does not exist");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) R50_THROW("cannot read ", path.string(), ": ", std::strerror(errno));
+  return in;
 }
 
 // Whether `path`'s components begin with all of `base`'s: both are canonical, so no ".." or link
@@ -128,13 +133,22 @@ Food101Index read_food101_index(const std::string& root, Split split, const Inde
   const fs::path root_path(root);
   require_directory(root_path, root_path);
   require_directory(root_path, root_path / "meta");
+  require_directory(root_path, root_path / "images");
+  std::ifstream classes = open_index_file(root_path, root_path / "meta/classes.txt");
+  std::ifstream lines = open_index_file(root_path, root_path / split_file(split));
+  return parse_food101_index(root, classes, lines, split, options);
+}
+
+Food101Index parse_food101_index(const std::string& root, std::istream& classes, std::istream& lines, Split split,
+                                 const IndexOptions& options) {
+  const fs::path root_path(root);
   const fs::path images = root_path / "images";
   require_directory(root_path, images);
 
   Food101Index index;
   index.root = root;
   std::unordered_map<std::string, int> labels;
-  const std::vector<std::string> class_lines = read_lines(root_path, root_path / "meta/classes.txt");
+  const std::vector<std::string> class_lines = read_lines(classes, root_path / "meta/classes.txt");
   for (std::size_t i = 0; i < class_lines.size(); ++i) {
     const std::string& name = class_lines[i];
     if (name.empty()) continue;
@@ -146,9 +160,9 @@ Food101Index read_food101_index(const std::string& root, Split split, const Inde
 
   Containment containment(images);
   const char* file = split_file(split);
-  const std::vector<std::string> lines = read_lines(root_path, root_path / file);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string& line = lines[i];
+  const std::vector<std::string> split_lines = read_lines(lines, root_path / file);
+  for (std::size_t i = 0; i < split_lines.size(); ++i) {
+    const std::string& line = split_lines[i];
     const std::string why = reject_reason(line, labels, containment);
     if (why.empty()) {
       index.entries.push_back({line, labels.at(line.substr(0, line.find('/')))});

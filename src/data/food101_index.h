@@ -1,6 +1,8 @@
-// defines: Split, Food101Entry, SkippedLine, Food101Index, IndexOptions, read_food101_index
+// defines: Split, Food101Entry, SkippedLine, Food101Index, IndexOptions, read_food101_index,
+//          parse_food101_index
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -43,5 +45,11 @@ struct IndexOptions {
 // throws instead). A listed image that does not exist is not checked here: the loader counts it
 // when it cannot read it.
 Food101Index read_food101_index(const std::string& root, Split split, const IndexOptions& options = {});
+
+// read_food101_index's parser, given the text of meta/classes.txt and of the split's file: for
+// callers that hold it elsewhere. `root` must still hold images/, which every line is checked
+// against; messages name the files as if read from `root`.
+Food101Index parse_food101_index(const std::string& root, std::istream& classes, std::istream& lines, Split split,
+                                 const IndexOptions& options = {});
 
 }  // namespace r50

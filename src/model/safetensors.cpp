@@ -363,18 +363,13 @@ StoredTensor SafetensorsFile::expect(const std::string& name, DType dtype, const
   return std::move(tensors_[index_of(name, dtype, shape)].second);
 }
 
-SafetensorsFile read_safetensors(const std::string& path) {
-  File file(std::fopen(path.c_str(), "rb"));
-  R50_CHECK(file, path, ": cannot open: ", errno_text());
-  struct stat info {};
-  R50_CHECK(fstat(fileno(file.get()), &info) == 0, path, ": cannot stat: ", errno_text());
-  R50_CHECK(S_ISREG(info.st_mode), path, ": not a regular file");
-  const std::uint64_t file_bytes = static_cast<std::uint64_t>(info.st_size);
+SafetensorsFile SafetensorsFile::parse(const std::string& path, std::uint64_t file_bytes,
+                                       const ReadExactly& read_exactly) {
   R50_CHECK(file_bytes >= kLengthBytes, path, ": the file has ", file_bytes,
             " bytes, too few for the 8-byte header length a safetensors file starts with");
 
   unsigned char length[kLengthBytes];
-  read_exactly(file.get(), length, kLengthBytes, path + ": reading the header length");
+  read_exactly(length, kLengthBytes, path + ": reading the header length");
   const std::uint64_t header_bytes = read_length(length);
   R50_CHECK(header_bytes <= file_bytes - kLengthBytes, path,
             ": header longer than the file: the header length says ", header_bytes,
@@ -382,7 +377,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   R50_CHECK(header_bytes <= kMaxHeaderBytes, path, ": the header length ", header_bytes,
             " bytes is over the limit of ", kMaxHeaderBytes, " (is this a safetensors file?)");
   std::string text(header_bytes, '\0');
-  read_exactly(file.get(), text.data(), text.size(), path + ": reading the header");
+  read_exactly(text.data(), text.size(), path + ": reading the header");
   const Json header = parse_header(path, text);
 
   const std::uint64_t data_bytes = file_bytes - kLengthBytes - header_bytes;
@@ -406,9 +401,32 @@ SafetensorsFile read_safetensors(const std::string& path) {
   // The tiling check makes the tensors, taken in data order, one sequential read.
   for (std::size_t index : data_order) {
     std::vector<std::byte>& bytes = result.tensors_[index].second.bytes;
-    read_exactly(file.get(), bytes.data(), bytes.size(), tensor_context(path, entries[index].name));
+    read_exactly(bytes.data(), bytes.size(), tensor_context(path, entries[index].name));
   }
   return result;
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  File file(std::fopen(path.c_str(), "rb"));
+  R50_CHECK(file, path, ": cannot open: ", errno_text());
+  struct stat info {};
+  R50_CHECK(fstat(fileno(file.get()), &info) == 0, path, ": cannot stat: ", errno_text());
+  R50_CHECK(S_ISREG(info.st_mode), path, ": not a regular file");
+  return SafetensorsFile::parse(
+      path, static_cast<std::uint64_t>(info.st_size),
+      [&](void* into, std::size_t bytes, const std::string& context) {
+        read_exactly(file.get(), into, bytes, context);
+      });
+}
+
+SafetensorsFile read_safetensors_memory(const std::string& name, const void* data, std::size_t size) {
+  std::size_t offset = 0;
+  return SafetensorsFile::parse(name, size, [&](void* into, std::size_t bytes, const std::string& context) {
+    R50_CHECK(bytes <= size - offset, context, ": the data ended ", bytes - (size - offset), " bytes early");
+    if (bytes == 0) return;
+    std::memcpy(into, static_cast<const std::byte*>(data) + offset, bytes);
+    offset += bytes;
+  });
 }
 
 void write_safetensors(const std::string& path,

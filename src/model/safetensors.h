@@ -1,7 +1,10 @@
-// defines: StoredTensor, make_stored, stored_copy, SafetensorsFile, read_safetensors, write_safetensors
+// defines: StoredTensor, make_stored, stored_copy, SafetensorsFile, read_safetensors,
+//          read_safetensors_memory, write_safetensors
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -52,6 +55,13 @@ class SafetensorsFile {
 
  private:
   friend SafetensorsFile read_safetensors(const std::string& path);
+  friend SafetensorsFile read_safetensors_memory(const std::string& name, const void* data, std::size_t size);
+
+  // The format's one parser, whatever holds the bytes: `read_exactly(into, bytes, context)` copies
+  // the next `bytes` bytes of a file of `file_bytes` bytes, or throws naming `context`.
+  using ReadExactly = std::function<void(void* into, std::size_t bytes, const std::string& context)>;
+  static SafetensorsFile parse(const std::string& path, std::uint64_t file_bytes,
+                               const ReadExactly& read_exactly);
 
   std::size_t index_of(const std::string& name) const;
   std::size_t index_of(const std::string& name, DType dtype, const Shape& shape) const;
@@ -66,6 +76,8 @@ class SafetensorsFile {
 // safetensors specification, including its rule that the data section is indexed without holes
 // or overlaps) is an Error naming the file and, where there is one, the tensor.
 SafetensorsFile read_safetensors(const std::string& path);
+// The same from a file's bytes already in memory; `name` stands for the path in messages.
+SafetensorsFile read_safetensors_memory(const std::string& name, const void* data, std::size_t size);
 
 // Writes `tensors` in the order given, the header padded so the data starts at a multiple of 8.
 // The file appears whole or not at all: it is written beside `path` under a temporary name and
