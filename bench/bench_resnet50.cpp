@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
                "time cuDNN's candidate algorithms for each convolution shape instead of trusting "
                "its heuristics");
   app.add_option("--gpu-memory-limit", options.gpu_memory_limit,
-                 "cap on reserved device memory: 6GiB, 512MiB, 0.5 or 50% of the device (default: none)");
+                 "cap on reserved device memory: 6GiB, 512MiB, 0.5 or 50% of the device (default: none); on the "
+                 "cpu backend, on the host memory it hands out");
   app.add_flag("--find-max-batch", options.find_max_batch,
                "report the largest batch whose training step fits under the memory limit, then stop")
       ->excludes(batch_size);
