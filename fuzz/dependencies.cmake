@@ -1,7 +1,7 @@
 # What the fuzz targets need, for a build of fuzz/ on its own: cmake/Dependencies.cmake requires
 # the CUDA toolkit, which they do not. The same choices as there, for the libraries they use:
-# stb_image and nlohmann/json (headers), and libjpeg-turbo where it is installed (TurboJPEG, with
-# its libjpeg API for region decoding when that has jpeg_crop_scanline), as R50_WITH_TURBOJPEG=AUTO.
+# stb_image and nlohmann/json (headers), and the JPEG decoders of cmake/JpegDecoders.cmake, shared
+# with the project's build (R50_WITH_TURBOJPEG, AUTO by default).
 find_package(Threads REQUIRED)
 
 find_path(R50_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
@@ -11,33 +11,4 @@ find_path(R50_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
 add_library(r50_json INTERFACE)
 target_include_directories(r50_json SYSTEM INTERFACE "${R50_JSON_INCLUDE_DIR}")
 
-find_path(R50_TURBOJPEG_INCLUDE_DIR turbojpeg.h)
-find_library(R50_TURBOJPEG_LIBRARY NAMES turbojpeg)
-if(R50_TURBOJPEG_INCLUDE_DIR AND R50_TURBOJPEG_LIBRARY)
-  add_library(r50_turbojpeg INTERFACE)
-  target_include_directories(r50_turbojpeg SYSTEM INTERFACE "${R50_TURBOJPEG_INCLUDE_DIR}")
-  target_link_libraries(r50_turbojpeg INTERFACE "${R50_TURBOJPEG_LIBRARY}")
-
-  find_path(R50_JPEGLIB_INCLUDE_DIR jpeglib.h)
-  find_library(R50_JPEGLIB_LIBRARY NAMES jpeg)
-  if(R50_JPEGLIB_INCLUDE_DIR AND R50_JPEGLIB_LIBRARY)
-    include(CheckSymbolExists)
-    set(CMAKE_REQUIRED_INCLUDES "${R50_JPEGLIB_INCLUDE_DIR}")
-    set(CMAKE_REQUIRED_LIBRARIES "${R50_JPEGLIB_LIBRARY}")
-    check_symbol_exists(jpeg_crop_scanline "stdio.h;jpeglib.h" R50_JPEGLIB_HAS_CROP_SCANLINE)
-    unset(CMAKE_REQUIRED_INCLUDES)
-    unset(CMAKE_REQUIRED_LIBRARIES)
-    if(R50_JPEGLIB_HAS_CROP_SCANLINE)
-      add_library(r50_jpeglib INTERFACE)
-      target_include_directories(r50_jpeglib SYSTEM INTERFACE "${R50_JPEGLIB_INCLUDE_DIR}")
-      target_link_libraries(r50_jpeglib INTERFACE "${R50_JPEGLIB_LIBRARY}")
-    endif()
-  endif()
-endif()
-if(TARGET r50_jpeglib)
-  message(STATUS "JPEG decoder: libjpeg-turbo, crops decoded alone")
-elseif(TARGET r50_turbojpeg)
-  message(STATUS "JPEG decoder: libjpeg-turbo, crops decoded whole")
-else()
-  message(STATUS "JPEG decoder: stb_image (no libjpeg-turbo found)")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/JpegDecoders.cmake)
