@@ -103,9 +103,26 @@ cudaError_t softmax_cross_entropy_backward(const float* probs, const std::int32_
 // With momentum 0, momentum_buffer is not touched (may be null).
 struct SgdUpdate {
   float lr, momentum, weight_decay, dampening;
-  bool nesterov, first_step;
+  bool nesterov;
 };
 cudaError_t sgd_step(float* param, const float* grad, float* momentum_buffer, std::int64_t count,
-                     const SgdUpdate& update, cudaStream_t stream);
+                     const SgdUpdate& update, bool first_step, cudaStream_t stream);
+// The same update of many tensors, each with its own first_step, computed element by element as
+// sgd_step computes it (bit for bit the results of one sgd_step per tensor), in one launch per
+// sgd_tensors_per_launch() tensors. The table of tensors travels by value as kernel parameters:
+// nothing is copied to the device or allocated, so a CUDA graph can record the launches. Tensors
+// must not overlap. cudaErrorInvalidValue for a tensor of 2^31 · 2048 elements or more.
+struct SgdTensor {
+  float* param;
+  const float* grad;
+  float* momentum_buffer;  // may be null with momentum 0
+  std::int64_t count;
+  bool first_step;
+};
+cudaError_t sgd_step_all(const SgdTensor* tensors, int count, const SgdUpdate& update,
+                         cudaStream_t stream);
+// 883 tensors where runtime and driver take 32,764 bytes of kernel parameters (CUDA 12.1 and
+// newer, compute capability 7.0 and newer), else 108 in 4,096 bytes.
+int sgd_tensors_per_launch();
 
 }  // namespace r50::kernels

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <vector>
 
+#include "ops/op_checks.h"
+
 namespace r50 {
 namespace {
 
@@ -27,6 +29,15 @@ class HostClockTimer final : public Backend::Timer {
 std::unique_ptr<Backend::Timer> Backend::make_timer(int marks) {
   R50_CHECK(marks > 0, "make_timer: ", marks, " marks");
   return std::make_unique<HostClockTimer>(marks);
+}
+
+void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params) {
+  for (const SgdTensors& entry : tensors) {
+    check_sgd_step(entry.param, entry.grad, entry.momentum_buffer, params, device());
+  }
+  for (const SgdTensors& entry : tensors) {
+    sgd_step(entry.param, entry.grad, entry.momentum_buffer, params, entry.first_step);
+  }
 }
 
 std::int64_t conv_output_size(std::int64_t input, std::int64_t kernel, int stride, int padding) {

@@ -1,11 +1,12 @@
-// defines: Conv2dParams, Pool2dParams, BatchNormParams, SgdParams, Backend, make_cpu_backend,
-//          CudaBackendOptions, make_cuda_backend
+// defines: Conv2dParams, Pool2dParams, BatchNormParams, SgdParams, SgdTensors, Backend,
+//          make_cpu_backend, CudaBackendOptions, make_cuda_backend
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/device_info.h"
 #include "core/precision.h"
@@ -46,6 +47,14 @@ struct SgdParams {
   float weight_decay = 1e-4f;
   float dampening = 0.0f;
   bool nesterov = false;
+};
+
+// One entry of Backend::sgd_step_all: the arguments of one sgd_step.
+struct SgdTensors {
+  Tensor param;
+  Tensor grad;
+  Tensor momentum_buffer;  // unused with momentum 0
+  bool first_step = false;
 };
 
 // ImageNet statistics of RGB values in [0, 1], as torchvision normalises them.
@@ -171,6 +180,11 @@ class Backend {
   // g + momentum buf : buf). With momentum 0 the buffer is unused.
   virtual void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                         const SgdParams& params, bool first_step) = 0;
+  // sgd_step on every entry of `tensors` with the same hyper-parameters, each entry with its own
+  // first_step: the same results, bit for bit, in fewer launches (on a GPU, one for a model's
+  // parameters). Every entry is checked as sgd_step checks it, with the same message, before any
+  // is updated; entries must not share memory. The default calls sgd_step entry by entry.
+  virtual void sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params);
 
   // images U8 [N, H, W, 3] (RGB, as decoded) -> y [N, 3, H, W] = (images / 255 - mean) / std.
   virtual void normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& mean,

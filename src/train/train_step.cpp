@@ -34,11 +34,13 @@ void TrainStep::forward_backward(const Tensor& images, const Tensor& labels, Bat
 void TrainStep::apply_sgd() {
   Backend& backend = model_.backend();
   observed(model_.observer(), kOptimizer, Pass::Backward, [&] {
-    for (Parameter* parameter : model_.parameters()) {
-      backend.sgd_step(parameter->value, parameter->grad, parameter->momentum, sgd_,
-                       !parameter->momentum_initialized);
-      parameter->momentum_initialized = true;
+    sgd_tensors_.clear();
+    for (const Parameter* parameter : model_.parameters()) {
+      sgd_tensors_.push_back({parameter->value, parameter->grad, parameter->momentum,
+                              !parameter->momentum_initialized});
     }
+    backend.sgd_step_all(sgd_tensors_, sgd_);
+    for (Parameter* parameter : model_.parameters()) parameter->momentum_initialized = true;
   });
 }
 

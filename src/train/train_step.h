@@ -1,6 +1,8 @@
 // defines: TrainStep
 #pragma once
 
+#include <vector>
+
 #include "model/resnet50.h"
 #include "train/step_timer.h"
 
@@ -36,6 +38,7 @@ class TrainStep {
   SgdParams sgd_;
   const Tensor* logits_ = nullptr;
   OwnedTensor probs_, loss_, dlogits_;
+  std::vector<SgdTensors> sgd_tensors_;  // apply_sgd's entries, reused: no allocation per step
 };
 
 }  // namespace r50

@@ -1,11 +1,15 @@
 // The SGD step against torch.optim.SGD sequences worked out by hand, and against its oracle.
 // Hyper-parameters and values are dyadic (0.125, 0.75, ...) so the hand arithmetic is exact.
+// sgd_step_all against sgd_step entry by entry, bit for bit.
 #include "reference/sgd.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <ostream>
+#include <vector>
 
 #include "core/rng.h"
 #include "ops/backend.h"
@@ -121,6 +125,97 @@ TEST(SgdChecks, GradientOfAnotherShapeNamesBothShapes) {
   EXPECT_TRUE(throws_naming([&] { cpu().sgd_step(p.view(), g.view(), buf.view(), {}, true); },
                             {"sgd_step", "grad", "[3, 2]", "[2, 3]"}));
 }
+
+// ---- sgd_step_all: the default, sgd_step entry by entry.
+
+// One parameter of a multi-tensor step: its tensors on the host and whether it is its first step.
+struct SgdEntry {
+  HostTensor<float> param, grad, buffer;
+  bool first_step;
+};
+
+// Parameters of sizes that are multiples of no block or vector width, first steps and later
+// steps mixed; a first step's buffer holds a stale value that must be ignored.
+std::vector<SgdEntry> odd_entries(Rng& rng) {
+  std::vector<SgdEntry> entries;
+  const Shape shapes[] = {{1}, {3}, {7, 13}, {1001}, {5, 3, 3, 3}};
+  bool first_step = true;
+  for (const Shape& shape : shapes) {
+    auto param = reference::uniform<float>(shape, rng),
+         grad = reference::uniform<float>(shape, rng);
+    auto buffer =
+        first_step ? HostTensor<float>(shape, 123.0f) : reference::uniform<float>(shape, rng);
+    entries.push_back({param, grad, buffer, first_step});
+    first_step = !first_step;
+  }
+  return entries;
+}
+
+std::vector<SgdTensors> sgd_tensors(const std::vector<SgdEntry>& entries) {
+  std::vector<SgdTensors> tensors;
+  for (const SgdEntry& e : entries) {
+    tensors.push_back({e.param.view(), e.grad.view(), e.buffer.view(), e.first_step});
+  }
+  return tensors;
+}
+
+::testing::AssertionResult bitwise_equal(const HostTensor<float>& actual,
+                                         const HostTensor<float>& expected) {
+  if (actual.shape() == expected.shape() &&
+      std::memcmp(actual.data(), expected.data(), sizeof(float) * actual.numel()) == 0) {
+    return ::testing::AssertionSuccess();
+  }
+  const ::testing::AssertionResult close = reference::all_close(actual, expected, 0.0, 0.0);
+  return ::testing::AssertionFailure()
+         << (close ? "equal values, different bits" : close.message());
+}
+
+struct SgdVariant {
+  const char* name;
+  SgdParams params;
+};
+
+void PrintTo(const SgdVariant& variant, std::ostream* os) { *os << variant.name; }
+
+class SgdStepAll : public ::testing::TestWithParam<SgdVariant> {};
+
+TEST_P(SgdStepAll, EqualsSgdStepOnEachEntry) {
+  const SgdParams& params = GetParam().params;
+  Rng rng(83);
+  const std::vector<SgdEntry> initial = odd_entries(rng);
+  std::vector<SgdEntry> expected = initial, actual = initial;
+  for (SgdEntry& e : expected) {
+    cpu().sgd_step(e.param.view(), e.grad.view(), e.buffer.view(), params, e.first_step);
+  }
+  cpu().sgd_step_all(sgd_tensors(actual), params);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(bitwise_equal(actual[i].param, expected[i].param)) << "param of entry " << i;
+    EXPECT_TRUE(bitwise_equal(actual[i].buffer, expected[i].buffer)) << "buffer of entry " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, SgdStepAll,
+    ::testing::Values(SgdVariant{"MomentumAndWeightDecay", {0.1f, 0.9f, 1e-4f, 0.0f, false}},
+                      SgdVariant{"Dampening", {0.1f, 0.9f, 1e-4f, 0.25f, false}},
+                      SgdVariant{"Nesterov", {0.1f, 0.9f, 1e-4f, 0.0f, true}},
+                      SgdVariant{"WithoutMomentum", {0.1f, 0.0f, 5e-4f, 0.0f, false}}),
+    [](const ::testing::TestParamInfo<SgdVariant>& info) { return info.param.name; });
+
+TEST(SgdStepAllChecks, AMismatchedEntryThrowsAsSgdStepAndUpdatesNothing) {
+  Rng rng(84);
+  std::vector<SgdEntry> entries = odd_entries(rng);
+  entries.push_back(
+      {HostTensor<float>({2, 3}), HostTensor<float>({3, 2}), HostTensor<float>({2, 3}), true});
+  const std::vector<SgdEntry> before = entries;
+  EXPECT_TRUE(throws_naming([&] { cpu().sgd_step_all(sgd_tensors(entries), {}); },
+                            {"sgd_step", "grad", "[3, 2]", "[2, 3]"}));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_TRUE(bitwise_equal(entries[i].param, before[i].param)) << "param of entry " << i;
+  }
+}
+
+TEST(SgdStepAllChecks, NoEntriesIsNothingToDo) { EXPECT_NO_THROW(cpu().sgd_step_all({}, {})); }
 
 }  // namespace
 }  // namespace r50

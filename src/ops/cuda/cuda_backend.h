@@ -8,6 +8,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include "kernels.h"
 #include "memory/buffer.h"
 #include "ops/backend.h"
 #include "ops/cuda/cudnn_conv.h"
@@ -97,6 +98,7 @@ class CudaBackend final : public Backend {
 
   void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                 const SgdParams& params, bool first_step) override;
+  void sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params) override;
 
   void normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& mean,
                         const std::array<float, 3>& std) override;
@@ -118,6 +120,7 @@ class CudaBackend final : public Backend {
   Buffer cublas_workspace_;
   Buffer ones_;
   std::int64_t ones_count_ = 0;
+  std::vector<kernels::SgdTensor> sgd_tensors_;  // sgd_step_all's table, reused from step to step
   std::unique_ptr<CudnnConvolutions> convolutions_;
 };
 
