@@ -37,6 +37,7 @@ struct Options {
   int peak_matrix_size = 0;  // 0: the device's default (layer_benchmarks.h)
   int peak_copy_mib = 0;
   int summary_rows = 10;
+  bool unfused = false;
 };
 
 // On the CPU backend a benchmark runs for at least this long, unless --benchmark_min_time says
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--summary-rows", options.summary_rows, "layers in the closing table")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_flag("--unfused", options.unfused,
+               "time batch norm, the residual add and ReLU as separate ops instead of the fused ones the model runs");
   try {
     app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
@@ -116,7 +119,7 @@ int main(int argc, char** argv) {
     if (benchmark::ReportUnrecognizedArguments(benchmark_argc, line.benchmark.data())) return 2;
 
     const std::vector<r50::LayerShape> layers =
-        r50::training_step_layers(options.batch_size, options.image_size);
+        r50::training_step_layers(options.batch_size, options.image_size, 1000, !options.unfused);
     int convolutions = 0;
     for (const r50::LayerShape& layer : layers) convolutions += layer.op == r50::LayerOp::ConvForward;
     std::cerr << "device: " << backend->device_info().name << " (" << backend->name() << " backend, " << precision
@@ -153,6 +156,7 @@ int main(int argc, char** argv) {
                 {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", precision, options.batch_size,
                  options.image_size, "synthetic"},
                 peaks, sizes, convolutions);
+    benchmark::AddCustomContext("fused_batch_norm_relu", options.unfused ? "false" : "true");
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     const std::string summary = r50::roofline_summary(results, static_cast<std::size_t>(options.summary_rows));

@@ -66,6 +66,24 @@ class LayerCall {
         output(channels);
         output(channels);
         break;
+      case LayerOp::BatchNormReluForward:     // x, gamma, beta, running statistics -> y, saved mean, invstd
+      case LayerOp::BatchNormAddReluForward:  // the same with the residual after the running statistics
+        data({x});
+        constants({{channels, 1.0f}, {channels, 0.0f}, {channels, 0.0f}, {channels, 1.0f}});
+        if (layer.op == LayerOp::BatchNormAddReluForward) data({x});
+        output(x);
+        output(channels);
+        output(channels);
+        break;
+      case LayerOp::BatchNormReluBackward:     // x, y, dy, gamma, beta, saved mean, invstd -> dx, dgamma, dbeta
+      case LayerOp::BatchNormAddReluBackward:  // and the gradient at the sum after dx
+        data({x, x, x});
+        constants({{channels, 1.0f}, {channels, 0.0f}, {channels, 0.0f}, {channels, 1.0f}});
+        output(x);
+        if (layer.op == LayerOp::BatchNormAddReluBackward) output(x);
+        output(channels);
+        output(channels);
+        break;
       case LayerOp::ReluForward:  // x -> y
         data({x});
         if (!layer.in_place) output(x);
@@ -115,6 +133,20 @@ class LayerCall {
       case LayerOp::BatchNormBackward:
         return b.batch_norm_backward_training(operand(0), operand(1), operand(2), operand(3), operand(4),
                                               operand(5), operand(6), operand(7));
+      case LayerOp::BatchNormReluForward:
+        return b.batch_norm_relu_forward_training(operand(0), operand(1), operand(2), operand(3), operand(4),
+                                                  Tensor(), operand(5), operand(6), operand(7), BatchNormParams{});
+      case LayerOp::BatchNormAddReluForward:
+        return b.batch_norm_relu_forward_training(operand(0), operand(1), operand(2), operand(3), operand(4),
+                                                  operand(5), operand(6), operand(7), operand(8), BatchNormParams{});
+      case LayerOp::BatchNormReluBackward:
+        return b.batch_norm_relu_backward_training(operand(0), operand(1), operand(2), operand(3), operand(4),
+                                                   operand(5), operand(6), operand(7), Tensor(), operand(8),
+                                                   operand(9));
+      case LayerOp::BatchNormAddReluBackward:
+        return b.batch_norm_relu_backward_training(operand(0), operand(1), operand(2), operand(3), operand(4),
+                                                   operand(5), operand(6), operand(7), operand(8), operand(9),
+                                                   operand(10));
       case LayerOp::ReluForward: return b.relu_forward(operand(0), operand(l.in_place ? 0 : 1));
       case LayerOp::ReluBackward: return b.relu_backward(operand(0), operand(1), operand(l.in_place ? 1 : 2));
       case LayerOp::Add: return b.add(operand(0), operand(1), operand(l.in_place ? 0 : 2));

@@ -38,6 +38,15 @@ double layer_min_bytes(const LayerShape& layer) {
       // The same two passes: x and dy read for the per-channel sums of dy and dy·x̂, then x and dy
       // read again and dx written.
       return 5 * x;
+    case LayerOp::BatchNormReluForward: return 3 * x;  // as batch norm: the ReLU is applied on the way out
+    case LayerOp::BatchNormAddReluForward: return 4 * x;  // and the residual read once
+    case LayerOp::BatchNormReluBackward:
+      // As batch norm's backward: where the ReLU passed is recomputed from x in both passes.
+      return 5 * x;
+    case LayerOp::BatchNormAddReluBackward:
+      // Where the ReLU passed is read from y in both passes (x alone no longer tells), and the
+      // gradient at the sum is written for the shortcut as well as dx.
+      return 8 * x;
     case LayerOp::ReluForward: return 2 * x;  // reads x, writes y (the same bytes when in place)
     case LayerOp::ReluBackward: return 3 * x;  // reads y and dy, writes dx
     case LayerOp::Add: return 3 * x;           // reads a and b, writes y

@@ -80,6 +80,23 @@ class LayerTrace final : public Backend {
                                        params);
     note(call_of(LayerOp::BatchNormForward, x.shape()));
   }
+  void batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& residual, const Tensor& y, const Tensor& saved_mean,
+                                        const Tensor& saved_invstd, const BatchNormParams& params) override {
+    inner_.batch_norm_relu_forward_training(x, gamma, beta, running_mean, running_var, residual, y, saved_mean,
+                                            saved_invstd, params);
+    note(call_of(residual.defined() ? LayerOp::BatchNormAddReluForward : LayerOp::BatchNormReluForward, x.shape()));
+  }
+  void batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                         const Tensor& beta, const Tensor& saved_mean,
+                                         const Tensor& saved_invstd, const Tensor& dx, const Tensor& dresidual,
+                                         const Tensor& dgamma, const Tensor& dbeta) override {
+    inner_.batch_norm_relu_backward_training(x, y, dy, gamma, beta, saved_mean, saved_invstd, dx, dresidual,
+                                             dgamma, dbeta);
+    note(call_of(dresidual.defined() ? LayerOp::BatchNormAddReluBackward : LayerOp::BatchNormReluBackward,
+                 x.shape()));
+  }
   void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                     const Tensor& running_mean, const Tensor& running_var, const Tensor& y,
                                     float eps) override {
@@ -179,11 +196,12 @@ std::string dims_label(const Shape& x) {
 
 }  // namespace
 
-std::vector<LayerShape> training_step_layers(int batch, int image_size, int classes) {
+std::vector<LayerShape> training_step_layers(int batch, int image_size, int classes, bool fused) {
   LayerTrace trace;
   {
     // The weights' values do not matter to shapes, so the model is left uninitialised.
     ResNet50 model(trace, classes);
+    model.set_fused_batch_norm_relu(fused);
     TrainStep step(model, SgdParams{});
     const OwnedTensor images(trace.allocator(), {batch, 3, image_size, image_size}, DType::F32, trace.device());
     const OwnedTensor labels(trace.allocator(), {batch}, DType::I32, trace.device());
@@ -199,6 +217,10 @@ std::string layer_op_name(LayerOp op) {
     case LayerOp::ConvBackwardFilter: return "conv_backward_filter";
     case LayerOp::BatchNormForward: return "batch_norm_forward";
     case LayerOp::BatchNormBackward: return "batch_norm_backward";
+    case LayerOp::BatchNormReluForward: return "batch_norm_relu_forward";
+    case LayerOp::BatchNormReluBackward: return "batch_norm_relu_backward";
+    case LayerOp::BatchNormAddReluForward: return "batch_norm_add_relu_forward";
+    case LayerOp::BatchNormAddReluBackward: return "batch_norm_add_relu_backward";
     case LayerOp::ReluForward: return "relu_forward";
     case LayerOp::ReluBackward: return "relu_backward";
     case LayerOp::Add: return "add";

@@ -17,6 +17,10 @@ enum class LayerOp {
   ConvBackwardFilter,
   BatchNormForward,   // training: batch statistics
   BatchNormBackward,  // training
+  BatchNormReluForward,  // training, fused with the ReLU after it (Backend::batch_norm_relu_*)
+  BatchNormReluBackward,
+  BatchNormAddReluForward,  // training, fused with the residual sum and the ReLU after it
+  BatchNormAddReluBackward,
   ReluForward,
   ReluBackward,
   Add,
@@ -42,14 +46,15 @@ struct LayerShape {
 // Every distinct layer op one training step of ResNet-50 makes on a batch of `batch` images of
 // `image_size` pixels, in the order the step first makes each. Found by running a step on a
 // backend that computes nothing (recording_backend.h) and noting each call's shapes and
-// parameters; calls alike in op, shapes, parameters and aliasing are one entry.
-std::vector<LayerShape> training_step_layers(int batch, int image_size, int classes = 1000);
+// parameters; calls alike in op, shapes, parameters and aliasing are one entry. `fused`: batch
+// norm with its ReLU (and residual sum) as one op, as the model runs by default, or separately.
+std::vector<LayerShape> training_step_layers(int batch, int image_size, int classes = 1000, bool fused = true);
 
 // "conv_forward", "batch_norm_backward", ...: the first part of a benchmark's name.
 std::string layer_op_name(LayerOp op);
 
 // The shape part of a benchmark's name: "C64_H56_K256_R1_S1_stride1_pad0" for a convolution
-// (W is added after H where it differs), "C256_H56" for batch norm, ReLU and add (with
+// (W is added after H where it differs), "C256_H56" for batch norm (fused or not), ReLU and add (with
 // "_inplace" where the output is the input), "C64_H112_R3_stride2_pad1" for max pooling,
 // "C2048_H7" for global average pooling.
 std::string layer_shape_label(const LayerShape& layer);

@@ -81,6 +81,22 @@ void RecordingBackend::batch_norm_forward_training(const Tensor& x, const Tensor
   check_batch_norm_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean,
                                     saved_invstd, device());
 }
+void RecordingBackend::batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                                        const Tensor& running_mean, const Tensor& running_var,
+                                                        const Tensor& residual, const Tensor& y,
+                                                        const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                        const BatchNormParams& /*params*/) {
+  check_batch_norm_relu_forward_training(x, gamma, beta, running_mean, running_var, residual, y, saved_mean,
+                                         saved_invstd, device());
+}
+void RecordingBackend::batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                                         const Tensor& gamma, const Tensor& beta,
+                                                         const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                         const Tensor& dx, const Tensor& dresidual,
+                                                         const Tensor& dgamma, const Tensor& dbeta) {
+  check_batch_norm_relu_backward_training(x, y, dy, gamma, beta, saved_mean, saved_invstd, dx, dresidual, dgamma,
+                                          dbeta, device());
+}
 void RecordingBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gamma,
                                                     const Tensor& beta, const Tensor& running_mean,
                                                     const Tensor& running_var, const Tensor& y,

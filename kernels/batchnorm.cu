@@ -1,5 +1,5 @@
-// defines: batch_norm_forward_training, batch_norm_forward_inference, batch_norm_backward_training,
-//          batch_norm_backward_inference
+// defines: batch_norm_forward_training, batch_norm_relu_forward_training, batch_norm_forward_inference,
+//          batch_norm_backward_training, batch_norm_relu_backward_training, batch_norm_backward_inference
 //
 // Batch norm over x [n, c, hw]: channel ch owns n planes of hw contiguous values, plane ni at
 // (ni·c + ch)·hw. Two kinds of kernel:
@@ -15,6 +15,9 @@
 //   whole GPU works on them even when c is small, which one block per channel would not allow.
 //   Thread 0 derives the channel's coefficients once (in double, as the CPU backend) and shares
 //   them through shared memory.
+// The fused batch norm + (residual +) ReLU ops are the same kernels with a different epilogue
+// (normalise, add, clamp in one pass) and a different gradient (dy masked where the ReLU passed,
+// from y, or recomputed from x where no residual joined), so they cost no pass of their own.
 // The training kernels pass the statistics through saved_mean/saved_invstd and dgamma/dbeta, which
 // the second kernel reads back as floats: its coefficients can differ from the CPU backend's,
 // which keeps them in double, by an ulp.
@@ -165,10 +168,30 @@ struct InferenceNormalize {
   }
 };
 
+// The normalised value, with one rounding for the multiply-add: the fused backward recomputes it
+// from x to find where the ReLU passed, and must get the forward's value bit for bit.
+__device__ float normalized(float x, const NormalizeCoefficients& k) {
+  return __fmaf_rn(x - k.mean, k.scale, k.shift);
+}
+
+// What follows the normalisation in the same pass: nothing, or the residual sum and the ReLU
+// (v < 0 ? 0 : v keeps a NaN, as relu_forward does).
+struct NoEpilogue {
+  __device__ float operator()(float v, long long) const { return v; }
+};
+
+struct ReluEpilogue {
+  const float* residual;  // null: none
+  __device__ float operator()(float v, long long i) const {
+    if (residual) v += residual[i];
+    return v < 0.0f ? 0.0f : v;
+  }
+};
+
 // Grid (c, blocks per channel): blockIdx.x is the channel, blockIdx.y splits its n·hw values.
-template <typename Coefficients>
+template <typename Coefficients, typename Epilogue>
 __global__ void batch_norm_normalize_kernel(const float* x, float* y, int n, int c, long long hw,
-                                            Coefficients coefficients) {
+                                            Coefficients coefficients, Epilogue epilogue) {
   const int ch = blockIdx.x;
   __shared__ NormalizeCoefficients k;
   if (threadIdx.x == 0) k = coefficients(ch);
@@ -177,7 +200,7 @@ __global__ void batch_norm_normalize_kernel(const float* x, float* y, int n, int
   for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n;
        at.advance(hw)) {
     const long long i = (at.plane * c + ch) * hw + at.offset;
-    y[i] = (x[i] - k.mean) * k.scale + k.shift;
+    y[i] = epilogue(normalized(x[i], k), i);
   }
 }
 
@@ -199,12 +222,37 @@ struct GradientSums {
   double dy, dy_centered;  // Σ dy, Σ dy·(x - mean)
 };
 
-// Grid (c, splits): dbeta = Σ dy, dgamma = Σ dy·(x - mean)·invstd, or with several splits this
-// block's part of the sums, into partials[ch · splits + split]. Per-thread sums are in double (the
-// CPU backend's accumulator); x - mean is taken in float, as the dx pass uses it.
-template <typename Invstd>
-__global__ void batch_norm_gradient_sums_kernel(const float* __restrict__ x,
-                                                const float* __restrict__ dy,
+// The gradient that reaches batch norm at element i (whose input is x): dy itself, or dy where the
+// ReLU after it passed. bind(ch) readies a thread's copy for channel ch.
+struct PlainGradient {
+  const float* dy;
+  __device__ void bind(int) {}
+  __device__ float operator()(long long i, float) const { return dy[i]; }
+};
+
+// Where the ReLU passed, read from its output y (needed where a residual joined before it).
+struct ReluGradientFromOutput {
+  const float *dy, *y;
+  __device__ void bind(int) {}
+  __device__ float operator()(long long i, float) const { return y[i] > 0.0f ? dy[i] : 0.0f; }
+};
+
+// Where the ReLU passed, recomputed from x and the saved statistics exactly as the forward
+// computed it (normalized()), which saves reading y.
+struct ReluGradientFromInput {
+  const float* dy;
+  TrainingNormalize coefficients;
+  NormalizeCoefficients k;
+  __device__ void bind(int ch) { k = coefficients(ch); }
+  __device__ float operator()(long long i, float x) const { return normalized(x, k) > 0.0f ? dy[i] : 0.0f; }
+};
+
+// Grid (c, splits): dbeta = Σ g, dgamma = Σ g·(x - mean)·invstd with g the gradient at batch
+// norm's output, or with several splits this block's part of the sums, into
+// partials[ch · splits + split]. Per-thread sums are in double (the CPU backend's accumulator);
+// x - mean is taken in float, as the dx pass uses it.
+template <typename Invstd, typename Gradient>
+__global__ void batch_norm_gradient_sums_kernel(const float* __restrict__ x, Gradient gradient,
                                                 const float* __restrict__ mean, Invstd invstd,
                                                 GradientSums* __restrict__ partials,
                                                 float* __restrict__ dgamma,
@@ -212,13 +260,15 @@ __global__ void batch_norm_gradient_sums_kernel(const float* __restrict__ x,
                                                 long long hw) {
   const int ch = blockIdx.x;
   const float channel_mean = mean[ch];
+  gradient.bind(ch);
   double sum_dy = 0.0, sum_dy_centered = 0.0;
   const long long start = blockIdx.y * (long long)blockDim.x + threadIdx.x;
   for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n; at.advance(hw)) {
     const long long i = (at.plane * c + ch) * hw + at.offset;
-    const float g = dy[i];
+    const float xi = x[i];
+    const float g = gradient(i, xi);
     sum_dy += g;
-    sum_dy_centered += static_cast<double>(g) * (x[i] - channel_mean);
+    sum_dy_centered += static_cast<double>(g) * (xi - channel_mean);
   }
   sum_dy = block_reduce(sum_dy, Sum{}, 0.0);
   sum_dy_centered = block_reduce(sum_dy_centered, Sum{}, 0.0);
@@ -253,14 +303,18 @@ struct TrainingGradientCoefficients {
   float mean, scale, mean_dy, slope;
 };
 
-// Grid (c, blocks per channel), as batch_norm_normalize_kernel. dx may alias dy: each thread
-// reads element i before writing it, so neither is __restrict__.
-__global__ void batch_norm_backward_training_dx_kernel(const float* x, const float* dy,
+// Grid (c, blocks per channel), as batch_norm_normalize_kernel. Writes the gradient at batch norm's
+// output to dresidual too, unless that is null. dx and dresidual may alias dy: each thread reads
+// element i before writing it, so none is __restrict__.
+template <typename Gradient>
+__global__ void batch_norm_backward_training_dx_kernel(const float* x, Gradient gradient,
                                                        const float* gamma, const float* saved_mean,
                                                        const float* saved_invstd,
                                                        const float* dgamma, const float* dbeta,
-                                                       float* dx, int n, int c, long long hw) {
+                                                       float* dx, float* dresidual, int n, int c,
+                                                       long long hw) {
   const int ch = blockIdx.x;
+  gradient.bind(ch);
   __shared__ TrainingGradientCoefficients k;
   if (threadIdx.x == 0) {
     const double values = static_cast<double>(n) * static_cast<double>(hw);
@@ -273,7 +327,10 @@ __global__ void batch_norm_backward_training_dx_kernel(const float* x, const flo
   for (ChannelCursor at(start, (long long)gridDim.y * blockDim.x, hw); at.plane < n;
        at.advance(hw)) {
     const long long i = (at.plane * c + ch) * hw + at.offset;
-    dx[i] = k.scale * (dy[i] - k.mean_dy - (x[i] - k.mean) * k.slope);
+    const float xi = x[i];
+    const float g = gradient(i, xi);
+    if (dresidual) dresidual[i] = g;
+    dx[i] = k.scale * (g - k.mean_dy - (xi - k.mean) * k.slope);
   }
 }
 
@@ -316,13 +373,13 @@ constexpr int kCombineThreads = 128;  // channels per block of the combining ker
 unsigned combine_blocks(int c) { return static_cast<unsigned>((c + kCombineThreads - 1) / kCombineThreads); }
 
 // dgamma and dbeta, split as reduction_splits says.
-template <typename Invstd>
-cudaError_t gradient_sums(const float* x, const float* dy, const float* mean, Invstd invstd, float* dgamma,
+template <typename Invstd, typename Gradient>
+cudaError_t gradient_sums(const float* x, Gradient gradient, const float* mean, Invstd invstd, float* dgamma,
                           float* dbeta, int n, int c, long long hw, void* scratch, cudaStream_t stream) {
   const int splits = reduction_splits(n, c, hw);
   auto* partials = static_cast<GradientSums*>(scratch);
   batch_norm_gradient_sums_kernel<<<dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits)), kReduceThreads,
-                                    0, stream>>>(x, dy, mean, invstd, partials, dgamma, dbeta, n, c, hw);
+                                    0, stream>>>(x, gradient, mean, invstd, partials, dgamma, dbeta, n, c, hw);
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
   if (splits == 1) return cudaSuccess;
   batch_norm_combine_gradient_sums_kernel<<<combine_blocks(c), kCombineThreads, 0, stream>>>(
@@ -339,6 +396,37 @@ dim3 channel_grid(int n, int c, long long hw) {
               static_cast<unsigned>(per_channel < budget ? per_channel : budget));
 }
 
+// The training forward's statistics, split as reduction_splits says.
+cudaError_t statistics(const float* x, float* running_mean, float* running_var, float* saved_mean,
+                       float* saved_invstd, int n, int c, long long hw, float momentum, float eps, void* scratch,
+                       cudaStream_t stream) {
+  const int splits = reduction_splits(n, c, hw);
+  auto* partials = static_cast<Welford*>(scratch);
+  batch_norm_statistics_kernel<<<dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits)), kReduceThreads, 0,
+                                 stream>>>(x, partials, running_mean, running_var, saved_mean, saved_invstd, n, c,
+                                           hw, momentum, eps);
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  if (splits == 1) return cudaSuccess;
+  batch_norm_combine_statistics_kernel<<<combine_blocks(c), kCombineThreads, 0, stream>>>(
+      partials, splits, running_mean, running_var, saved_mean, saved_invstd, n, c, hw, momentum, eps);
+  return cudaGetLastError();
+}
+
+// The training backward of batch norm for the gradient `gradient` at its output.
+template <typename Gradient>
+cudaError_t training_backward(const float* x, Gradient gradient, const float* gamma, const float* saved_mean,
+                              const float* saved_invstd, float* dx, float* dresidual, float* dgamma, float* dbeta,
+                              int n, int c, long long hw, void* scratch, cudaStream_t stream) {
+  if (const cudaError_t status = gradient_sums(x, gradient, saved_mean, SavedInvstd{saved_invstd}, dgamma, dbeta, n,
+                                               c, hw, scratch, stream);
+      status != cudaSuccess) {
+    return status;
+  }
+  batch_norm_backward_training_dx_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
+      x, gradient, gamma, saved_mean, saved_invstd, dgamma, dbeta, dx, dresidual, n, c, hw);
+  return cudaGetLastError();
+}
+
 }  // namespace
 
 std::size_t batch_norm_scratch_bytes(int n, int c, std::int64_t hw) {
@@ -353,19 +441,29 @@ cudaError_t batch_norm_forward_training(const float* x, const float* gamma, cons
                                         std::int64_t hw, float momentum, float eps, void* scratch,
                                         cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  const int splits = reduction_splits(n, c, hw);
-  auto* partials = static_cast<Welford*>(scratch);
-  batch_norm_statistics_kernel<<<dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits)), kReduceThreads, 0,
-                                 stream>>>(x, partials, running_mean, running_var, saved_mean, saved_invstd, n, c,
-                                           hw, momentum, eps);
-  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
-  if (splits > 1) {
-    batch_norm_combine_statistics_kernel<<<combine_blocks(c), kCombineThreads, 0, stream>>>(
-        partials, splits, running_mean, running_var, saved_mean, saved_invstd, n, c, hw, momentum, eps);
-    if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  if (const cudaError_t status = statistics(x, running_mean, running_var, saved_mean, saved_invstd, n, c, hw,
+                                            momentum, eps, scratch, stream);
+      status != cudaSuccess) {
+    return status;
   }
   batch_norm_normalize_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
-      x, y, n, c, hw, TrainingNormalize{saved_mean, saved_invstd, gamma, beta});
+      x, y, n, c, hw, TrainingNormalize{saved_mean, saved_invstd, gamma, beta}, NoEpilogue{});
+  return cudaGetLastError();
+}
+
+cudaError_t batch_norm_relu_forward_training(const float* x, const float* gamma, const float* beta,
+                                             float* running_mean, float* running_var, const float* residual,
+                                             float* y, float* saved_mean, float* saved_invstd, int n, int c,
+                                             std::int64_t hw, float momentum, float eps, void* scratch,
+                                             cudaStream_t stream) {
+  if (nothing_to_do(n, c, hw)) return cudaSuccess;
+  if (const cudaError_t status = statistics(x, running_mean, running_var, saved_mean, saved_invstd, n, c, hw,
+                                            momentum, eps, scratch, stream);
+      status != cudaSuccess) {
+    return status;
+  }
+  batch_norm_normalize_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
+      x, y, n, c, hw, TrainingNormalize{saved_mean, saved_invstd, gamma, beta}, ReluEpilogue{residual});
   return cudaGetLastError();
 }
 
@@ -375,7 +473,7 @@ cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, con
                                          cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
   batch_norm_normalize_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
-      x, y, n, c, hw, InferenceNormalize{running_mean, running_var, gamma, beta, eps});
+      x, y, n, c, hw, InferenceNormalize{running_mean, running_var, gamma, beta, eps}, NoEpilogue{});
   return cudaGetLastError();
 }
 
@@ -384,14 +482,23 @@ cudaError_t batch_norm_backward_training(const float* x, const float* dy, const 
                                          float* dx, float* dgamma, float* dbeta, int n, int c,
                                          std::int64_t hw, void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  if (const cudaError_t status = gradient_sums(x, dy, saved_mean, SavedInvstd{saved_invstd}, dgamma, dbeta, n, c,
-                                               hw, scratch, stream);
-      status != cudaSuccess) {
-    return status;
+  return training_backward(x, PlainGradient{dy}, gamma, saved_mean, saved_invstd, dx, nullptr, dgamma, dbeta, n,
+                           c, hw, scratch, stream);
+}
+
+cudaError_t batch_norm_relu_backward_training(const float* x, const float* y, const float* dy,
+                                              const float* gamma, const float* beta, const float* saved_mean,
+                                              const float* saved_invstd, float* dx, float* dresidual,
+                                              float* dgamma, float* dbeta, int n, int c, std::int64_t hw,
+                                              void* scratch, cudaStream_t stream) {
+  if (nothing_to_do(n, c, hw)) return cudaSuccess;
+  if (dresidual) {
+    return training_backward(x, ReluGradientFromOutput{dy, y}, gamma, saved_mean, saved_invstd, dx, dresidual,
+                             dgamma, dbeta, n, c, hw, scratch, stream);
   }
-  batch_norm_backward_training_dx_kernel<<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
-      x, dy, gamma, saved_mean, saved_invstd, dgamma, dbeta, dx, n, c, hw);
-  return cudaGetLastError();
+  const TrainingNormalize coefficients{saved_mean, saved_invstd, gamma, beta};
+  return training_backward(x, ReluGradientFromInput{dy, coefficients, {}}, gamma, saved_mean, saved_invstd, dx,
+                           dresidual, dgamma, dbeta, n, c, hw, scratch, stream);
 }
 
 cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const float* gamma,
@@ -399,7 +506,8 @@ cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const
                                           float eps, float* dx, float* dgamma, float* dbeta, int n,
                                           int c, std::int64_t hw, void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  if (const cudaError_t status = gradient_sums(x, dy, running_mean, RunningInvstd{running_var, eps}, dgamma, dbeta,
+  if (const cudaError_t status = gradient_sums(x, PlainGradient{dy}, running_mean, RunningInvstd{running_var, eps},
+                                               dgamma, dbeta,
                                                n, c, hw, scratch, stream);
       status != cudaSuccess) {
     return status;

@@ -39,6 +39,13 @@ cudaError_t batch_norm_forward_training(const float* x, const float* gamma, cons
                                         float* saved_mean, float* saved_invstd, int n, int c,
                                         std::int64_t hw, float momentum, float eps, void* scratch,
                                         cudaStream_t stream);
+// The training forward followed by y = max(y + residual, 0) in the same pass over memory, with no
+// residual where it is null.
+cudaError_t batch_norm_relu_forward_training(const float* x, const float* gamma, const float* beta,
+                                             float* running_mean, float* running_var, const float* residual,
+                                             float* y, float* saved_mean, float* saved_invstd, int n, int c,
+                                             std::int64_t hw, float momentum, float eps, void* scratch,
+                                             cudaStream_t stream);
 // Inference forward: y = (x - running_mean)·gamma / sqrt(running_var + eps) + beta.
 cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, const float* beta,
                                          const float* running_mean, const float* running_var,
@@ -51,6 +58,15 @@ cudaError_t batch_norm_backward_training(const float* x, const float* dy, const 
                                          const float* saved_mean, const float* saved_invstd,
                                          float* dx, float* dgamma, float* dbeta, int n, int c,
                                          std::int64_t hw, void* scratch, cudaStream_t stream);
+// The backward of batch_norm_relu_forward_training: g = dy where y > 0, else 0, written to
+// dresidual, then the training backward of g. A null dresidual says that no residual joined in the
+// forward: where the ReLU passed is then recomputed from x (bit for bit as the forward computed
+// it) instead of read from y.
+cudaError_t batch_norm_relu_backward_training(const float* x, const float* y, const float* dy,
+                                              const float* gamma, const float* beta, const float* saved_mean,
+                                              const float* saved_invstd, float* dx, float* dresidual,
+                                              float* dgamma, float* dbeta, int n, int c, std::int64_t hw,
+                                              void* scratch, cudaStream_t stream);
 // Inference backward (the statistics are constants), invstd = 1 / sqrt(running_var + eps):
 //   dbeta = Σ dy, dgamma = Σ dy·(x - running_mean)·invstd, dx = dy·gamma·invstd.
 cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const float* gamma,

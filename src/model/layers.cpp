@@ -41,6 +41,7 @@ BatchNorm2d::BatchNorm2d(ModelState& state, const std::string& name, int channel
 
 void BatchNorm2d::forward(Backend& backend, const Tensor& x, const Tensor& y, BatchNormMode mode) {
   mode_ = mode;
+  fused_ = false;
   if (mode == BatchNormMode::RunningStatistics) {
     observed(state_->observer(), name_, Pass::Forward, [&] {
       backend.batch_norm_forward_inference(x, weight_->value, bias_->value, running_mean_, running_var_,
@@ -67,6 +68,42 @@ void BatchNorm2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, 
       backend.batch_norm_backward_training(x, dy, weight_->value, saved_mean_, saved_invstd_, dx,
                                            weight_->grad, bias_->grad);
     }
+  });
+}
+
+void BatchNorm2d::forward_relu(Backend& backend, const Tensor& x, const Tensor& residual, const Tensor& y,
+                               BatchNormMode mode, const std::string& add_name, const std::string& relu_name) {
+  LayerObserver* observer = state_->observer();
+  if (mode == BatchNormMode::RunningStatistics || !state_->fused_batch_norm_relu()) {
+    forward(backend, x, y, mode);
+    if (residual.defined()) observed(observer, add_name, Pass::Forward, [&] { backend.add(y, residual, y); });
+    observed(observer, relu_name, Pass::Forward, [&] { backend.relu_forward(y, y); });
+    fused_ = false;
+    return;
+  }
+  mode_ = mode;
+  const Shape channels{x.dim(1)};
+  saved_mean_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
+  saved_invstd_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
+  observed(observer, name_, Pass::Forward, [&] {
+    backend.batch_norm_relu_forward_training(x, weight_->value, bias_->value, running_mean_, running_var_, residual,
+                                             y, saved_mean_, saved_invstd_, params_);
+  });
+  ++*num_batches_tracked_;
+  fused_ = true;
+}
+
+void BatchNorm2d::backward_relu(Backend& backend, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                const Tensor& dx, const Tensor& dresidual, const std::string& relu_name) {
+  if (!fused_) {
+    const Tensor& past_relu = dresidual.defined() ? dresidual : dy;
+    observed(state_->observer(), relu_name, Pass::Backward, [&] { backend.relu_backward(y, dy, past_relu); });
+    backward(backend, x, past_relu, dx);
+    return;
+  }
+  observed(state_->observer(), name_, Pass::Backward, [&] {
+    backend.batch_norm_relu_backward_training(x, y, dy, weight_->value, bias_->value, saved_mean_, saved_invstd_,
+                                              dx, dresidual, weight_->grad, bias_->grad);
   });
 }
 

@@ -42,6 +42,16 @@ class BatchNorm2d {
 
   void forward(Backend& backend, const Tensor& x, const Tensor& y, BatchNormMode mode);
   void backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx);
+  // Batch norm, `residual` added where it is defined, then ReLU: y = max(bn(x) + residual, 0).
+  // Under batch statistics and ModelState::fused_batch_norm_relu(), one op observed under this
+  // layer's name; otherwise the separate ops, the sum observed as `add_name` and the ReLU as
+  // `relu_name`.
+  void forward_relu(Backend& backend, const Tensor& x, const Tensor& residual, const Tensor& y,
+                    BatchNormMode mode, const std::string& add_name, const std::string& relu_name);
+  // Its backward from the forward's x and y: dx, and dresidual (the gradient at the sum) exactly
+  // where the forward had a residual. dy may be overwritten.
+  void backward_relu(Backend& backend, const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& dx,
+                     const Tensor& dresidual, const std::string& relu_name);
   void release_saved() {
     saved_mean_ = {};
     saved_invstd_ = {};
@@ -62,6 +72,7 @@ class BatchNorm2d {
   std::int64_t* num_batches_tracked_;
   BatchNormParams params_;
   BatchNormMode mode_ = BatchNormMode::BatchStatistics;  // of the last forward
+  bool fused_ = false;                                   // the last forward was one fused op
   OwnedTensor saved_mean_;
   OwnedTensor saved_invstd_;
 };

@@ -48,6 +48,10 @@ class ModelState {
   // Who hears of each layer's work (none by default); modules ask here at every call.
   LayerObserver* observer() const { return observer_; }
   void set_observer(LayerObserver* observer) { observer_ = observer; }
+  // Whether batch norm under batch statistics runs with its ReLU (and residual sum) as one op
+  // (Backend::batch_norm_relu_forward_training), as by default, or as separate ops.
+  bool fused_batch_norm_relu() const { return fused_batch_norm_relu_; }
+  void set_fused_batch_norm_relu(bool fused) { fused_batch_norm_relu_ = fused; }
   const std::vector<StateEntry>& entries() const { return entries_; }
   std::vector<Parameter*> parameters();
   std::int64_t parameter_count() const;
@@ -55,6 +59,7 @@ class ModelState {
  private:
   Backend& backend_;
   LayerObserver* observer_ = nullptr;
+  bool fused_batch_norm_relu_ = true;
   std::deque<Parameter> parameters_;  // deques keep addresses stable as they grow
   std::deque<OwnedTensor> statistics_;
   std::deque<std::int64_t> counters_;

@@ -54,56 +54,46 @@ Bottleneck::Bottleneck(ModelState& state, const std::string& name, int in_channe
 }
 
 void Bottleneck::forward(Backend& backend, const Tensor& x, BatchNormMode mode) {
-  LayerObserver* observer = state_->observer();
   c1_ = make_activation(backend, conv1_.output_shape(x.shape()));
   a1_ = make_activation(backend, c1_.shape());
   conv1_.forward(backend, x, c1_);
-  bn1_.forward(backend, c1_, a1_, mode);
-  observed(observer, relu_name_, Pass::Forward, [&] { backend.relu_forward(a1_, a1_); });
+  bn1_.forward_relu(backend, c1_, Tensor(), a1_, mode, add_name_, relu_name_);
 
   c2_ = make_activation(backend, conv2_.output_shape(a1_.shape()));
   a2_ = make_activation(backend, c2_.shape());
   conv2_.forward(backend, a1_, c2_);
-  bn2_.forward(backend, c2_, a2_, mode);
-  observed(observer, relu_name_, Pass::Forward, [&] { backend.relu_forward(a2_, a2_); });
+  bn2_.forward_relu(backend, c2_, Tensor(), a2_, mode, add_name_, relu_name_);
 
+  // The shortcut first, so that bn3 can add it and apply the last ReLU in the same op.
+  OwnedTensor identity;
+  if (downsample_conv_) {
+    cd_ = make_activation(backend, downsample_conv_->output_shape(x.shape()));
+    identity = make_activation(backend, cd_.shape());
+    downsample_conv_->forward(backend, x, cd_);
+    downsample_bn_->forward(backend, cd_, identity, mode);
+  }
   c3_ = make_activation(backend, conv3_.output_shape(a2_.shape()));
   out_ = make_activation(backend, c3_.shape());
   conv3_.forward(backend, a2_, c3_);
-  bn3_.forward(backend, c3_, out_, mode);
-
-  if (downsample_conv_) {
-    cd_ = make_activation(backend, downsample_conv_->output_shape(x.shape()));
-    const OwnedTensor identity = make_activation(backend, cd_.shape());
-    downsample_conv_->forward(backend, x, cd_);
-    downsample_bn_->forward(backend, cd_, identity, mode);
-    observed(observer, add_name_, Pass::Forward, [&] { backend.add(out_, identity, out_); });
-  } else {
-    observed(observer, add_name_, Pass::Forward, [&] { backend.add(out_, x, out_); });
-  }
-  observed(observer, relu_name_, Pass::Forward, [&] { backend.relu_forward(out_, out_); });
+  bn3_.forward_relu(backend, c3_, downsample_conv_ ? identity.tensor() : x, out_, mode, add_name_, relu_name_);
 }
 
 void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout, const Tensor& dx) {
   LayerObserver* observer = state_->observer();
   // The gradient at the sum, before the final ReLU, flows to both the main path and the shortcut.
   const OwnedTensor dsum = make_activation(backend, out_.shape());
-  observed(observer, relu_name_, Pass::Backward, [&] { backend.relu_backward(out_, dout, dsum); });
-
   OwnedTensor dc = make_activation(backend, c3_.shape());
-  bn3_.backward(backend, c3_, dsum, dc);
+  bn3_.backward_relu(backend, c3_, out_, dout, dc, dsum, relu_name_);
   OwnedTensor da = make_activation(backend, a2_.shape());
   conv3_.backward(backend, a2_, dc, da);
 
-  observed(observer, relu_name_, Pass::Backward, [&] { backend.relu_backward(a2_, da, da); });
   dc = make_activation(backend, c2_.shape());
-  bn2_.backward(backend, c2_, da, dc);
+  bn2_.backward_relu(backend, c2_, a2_, da, dc, Tensor(), relu_name_);
   da = make_activation(backend, a1_.shape());
   conv2_.backward(backend, a1_, dc, da);
 
-  observed(observer, relu_name_, Pass::Backward, [&] { backend.relu_backward(a1_, da, da); });
   dc = make_activation(backend, c1_.shape());
-  bn1_.backward(backend, c1_, da, dc);
+  bn1_.backward_relu(backend, c1_, a1_, da, dc, Tensor(), relu_name_);
   da = {};
   conv1_.backward(backend, x, dc, dx);
   dc = {};
@@ -176,9 +166,8 @@ const Tensor& ResNet50::forward(const Tensor& images, BatchNormMode mode) {
   stem_conv_ = make_activation(backend, conv1_.output_shape(images.shape()));
   stem_relu_ = make_activation(backend, stem_conv_.shape());
   conv1_.forward(backend, images, stem_conv_);
-  bn1_.forward(backend, stem_conv_, stem_relu_, mode);
+  bn1_.forward_relu(backend, stem_conv_, Tensor(), stem_relu_, mode, std::string(), kRelu);
   LayerObserver* observer = state_.observer();
-  observed(observer, kRelu, Pass::Forward, [&] { backend.relu_forward(stem_relu_, stem_relu_); });
   stem_pool_ = make_activation(backend, max_pool2d_output_shape(stem_relu_.shape(), Pool2dParams{}));
   observed(observer, kMaxPool, Pass::Forward,
            [&] { backend.max_pool2d_forward(stem_relu_, stem_pool_, Pool2dParams{}); });
@@ -218,9 +207,8 @@ void ResNet50::backward(const Tensor& dlogits) {
   observed(observer, kMaxPool, Pass::Backward,
            [&] { backend.max_pool2d_backward(stem_relu_, stem_pool_, dout, drelu, Pool2dParams{}); });
   dout = {};
-  observed(observer, kRelu, Pass::Backward, [&] { backend.relu_backward(stem_relu_, drelu, drelu); });
   const OwnedTensor dconv = make_activation(backend, stem_conv_.shape());
-  bn1_.backward(backend, stem_conv_, drelu, dconv);
+  bn1_.backward_relu(backend, stem_conv_, stem_relu_, drelu, dconv, Tensor(), kRelu);
   conv1_.backward(backend, images_, dconv, Tensor());
 
   bn1_.release_saved();

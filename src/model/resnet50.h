@@ -72,6 +72,9 @@ class ResNet50 {
   // Who hears of each layer's forward and backward work (model/layer_observer.h); none: nullptr.
   void set_observer(LayerObserver* observer) { state_.set_observer(observer); }
   LayerObserver* observer() const { return state_.observer(); }
+  // Batch norm with its ReLU (and residual sum) as one op under batch statistics, as by default,
+  // or as separate ops, the baseline that the fused kernels are measured against.
+  void set_fused_batch_norm_relu(bool fused) { state_.set_fused_batch_norm_relu(fused); }
   const Linear& fc() const { return fc_; }
 
  private:

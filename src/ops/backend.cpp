@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "memory/buffer.h"
 #include "ops/op_checks.h"
 
 namespace r50 {
@@ -29,6 +30,33 @@ class HostClockTimer final : public Backend::Timer {
 std::unique_ptr<Backend::Timer> Backend::make_timer(int marks) {
   R50_CHECK(marks > 0, "make_timer: ", marks, " marks");
   return std::make_unique<HostClockTimer>(marks);
+}
+
+void Backend::batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                               const Tensor& running_mean, const Tensor& running_var,
+                                               const Tensor& residual, const Tensor& y,
+                                               const Tensor& saved_mean, const Tensor& saved_invstd,
+                                               const BatchNormParams& params) {
+  check_batch_norm_relu_forward_training(x, gamma, beta, running_mean, running_var, residual, y, saved_mean,
+                                         saved_invstd, device());
+  batch_norm_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean, saved_invstd, params);
+  if (residual.defined()) add(y, residual, y);
+  relu_forward(y, y);
+}
+
+void Backend::batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                                const Tensor& gamma, const Tensor& beta,
+                                                const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                const Tensor& dx, const Tensor& dresidual,
+                                                const Tensor& dgamma, const Tensor& dbeta) {
+  check_batch_norm_relu_backward_training(x, y, dy, gamma, beta, saved_mean, saved_invstd, dx, dresidual,
+                                          dgamma, dbeta, device());
+  // The gradient past the ReLU goes to dresidual, or to scratch where nobody wants it.
+  OwnedTensor scratch;
+  if (!dresidual.defined()) scratch = OwnedTensor(allocator(), x.shape(), DType::F32, device());
+  const Tensor& past_relu = dresidual.defined() ? dresidual : scratch.tensor();
+  relu_backward(y, dy, past_relu);
+  batch_norm_backward_training(x, past_relu, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta);
 }
 
 void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params) {

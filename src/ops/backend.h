@@ -149,6 +149,26 @@ class Backend {
                                              float eps, const Tensor& dx, const Tensor& dgamma,
                                              const Tensor& dbeta) = 0;
 
+  // Batch norm under batch statistics, an optional residual and ReLU in one op, as ResNet-50 runs
+  // bn1 + relu and bn3 + add + relu: y = max(bn(x) + residual, 0), with no residual where
+  // `residual` is undefined; the statistics, running and saved, are batch_norm_forward_training's.
+  // The backward takes g = dy where y > 0, else 0, writes it to dresidual and runs
+  // batch_norm_backward_training on g. dresidual goes with the forward's residual: defined exactly
+  // where one joined, since without one a backend may find where the ReLU passed from x and the
+  // saved statistics instead of reading y. dx and dresidual may alias dy; no other output aliases
+  // an input. The defaults compose the ops above, with scratch from the allocator; a backend
+  // overrides them to save the passes over memory that the composition costs.
+  virtual void batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                                const Tensor& running_mean, const Tensor& running_var,
+                                                const Tensor& residual, const Tensor& y,
+                                                const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                const BatchNormParams& params);
+  virtual void batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                                 const Tensor& gamma, const Tensor& beta,
+                                                 const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                 const Tensor& dx, const Tensor& dresidual,
+                                                 const Tensor& dgamma, const Tensor& dbeta);
+
   // y = max(x, 0); y may alias x. The backward reads the forward's output y:
   // dx = dy where y > 0, else 0; dx may alias dy.
   virtual void relu_forward(const Tensor& x, const Tensor& y) = 0;

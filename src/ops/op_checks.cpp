@@ -35,6 +35,40 @@ void check_batch_norm_input(const char* op, const Tensor& x, Device device) {
   check_f32_input(x, op, "x", 4, device);
 }
 
+// Batch norm's training forward and backward, under the name of the op that runs them.
+void check_training_forward(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                            const Tensor& running_mean, const Tensor& running_var, const Tensor& y,
+                            const Tensor& saved_mean, const Tensor& saved_invstd, Device device) {
+  check_batch_norm_input(op, x, device);
+  check_f32_shapes(op, {x.dim(1)},
+                   {{"gamma", &gamma},
+                    {"beta", &beta},
+                    {"running_mean", &running_mean},
+                    {"running_var", &running_var},
+                    {"saved_mean", &saved_mean},
+                    {"saved_invstd", &saved_invstd}},
+                   device);
+  check_tensor(y, op, "y", DType::F32, x.shape(), device);
+  // As torch: the variance of a single value per channel is undefined, and its unbiased
+  // estimate divides by count - 1.
+  R50_CHECK(x.dim(0) * x.dim(2) * x.dim(3) > 1, op,
+            ": batch statistics need more than one value per channel, but x is ", x.shape().str());
+}
+
+void check_training_backward(const char* op, const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                             const Tensor& saved_mean, const Tensor& saved_invstd, const Tensor& dx,
+                             const Tensor& dgamma, const Tensor& dbeta, Device device) {
+  check_batch_norm_input(op, x, device);
+  check_f32_shapes(op, x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_f32_shapes(op, {x.dim(1)},
+                   {{"gamma", &gamma},
+                    {"saved_mean", &saved_mean},
+                    {"saved_invstd", &saved_invstd},
+                    {"dgamma", &dgamma},
+                    {"dbeta", &dbeta}},
+                   device);
+}
+
 }  // namespace
 
 void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank,
@@ -114,21 +148,18 @@ void check_batch_norm_forward_training(const Tensor& x, const Tensor& gamma, con
                                        const Tensor& running_mean, const Tensor& running_var,
                                        const Tensor& y, const Tensor& saved_mean,
                                        const Tensor& saved_invstd, Device device) {
-  const char* op = "batch_norm_forward_training";
-  check_batch_norm_input(op, x, device);
-  check_f32_shapes(op, {x.dim(1)},
-                   {{"gamma", &gamma},
-                    {"beta", &beta},
-                    {"running_mean", &running_mean},
-                    {"running_var", &running_var},
-                    {"saved_mean", &saved_mean},
-                    {"saved_invstd", &saved_invstd}},
-                   device);
-  check_tensor(y, op, "y", DType::F32, x.shape(), device);
-  // As torch: the variance of a single value per channel is undefined, and its unbiased
-  // estimate divides by count - 1.
-  R50_CHECK(x.dim(0) * x.dim(2) * x.dim(3) > 1, op,
-            ": batch statistics need more than one value per channel, but x is ", x.shape().str());
+  check_training_forward("batch_norm_forward_training", x, gamma, beta, running_mean, running_var, y,
+                         saved_mean, saved_invstd, device);
+}
+
+void check_batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                            const Tensor& running_mean, const Tensor& running_var,
+                                            const Tensor& residual, const Tensor& y,
+                                            const Tensor& saved_mean, const Tensor& saved_invstd,
+                                            Device device) {
+  const char* op = "batch_norm_relu_forward_training";
+  check_training_forward(op, x, gamma, beta, running_mean, running_var, y, saved_mean, saved_invstd, device);
+  if (residual.defined()) check_tensor(residual, op, "residual", DType::F32, x.shape(), device);
 }
 
 void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -149,16 +180,20 @@ void check_batch_norm_backward_training(const Tensor& x, const Tensor& dy, const
                                         const Tensor& saved_mean, const Tensor& saved_invstd,
                                         const Tensor& dx, const Tensor& dgamma,
                                         const Tensor& dbeta, Device device) {
-  const char* op = "batch_norm_backward_training";
-  check_batch_norm_input(op, x, device);
-  check_f32_shapes(op, x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
-  check_f32_shapes(op, {x.dim(1)},
-                   {{"gamma", &gamma},
-                    {"saved_mean", &saved_mean},
-                    {"saved_invstd", &saved_invstd},
-                    {"dgamma", &dgamma},
-                    {"dbeta", &dbeta}},
-                   device);
+  check_training_backward("batch_norm_backward_training", x, dy, gamma, saved_mean, saved_invstd, dx, dgamma,
+                          dbeta, device);
+}
+
+void check_batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                             const Tensor& gamma, const Tensor& beta,
+                                             const Tensor& saved_mean, const Tensor& saved_invstd,
+                                             const Tensor& dx, const Tensor& dresidual,
+                                             const Tensor& dgamma, const Tensor& dbeta, Device device) {
+  const char* op = "batch_norm_relu_backward_training";
+  check_training_backward(op, x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta, device);
+  check_f32_shapes(op, x.shape(), {{"y", &y}}, device);
+  check_f32_shapes(op, {x.dim(1)}, {{"beta", &beta}}, device);
+  if (dresidual.defined()) check_tensor(dresidual, op, "dresidual", DType::F32, x.shape(), device);
 }
 
 void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, const Tensor& gamma,

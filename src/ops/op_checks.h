@@ -1,6 +1,7 @@
 // defines: check_f32_input, check_copy, check_fill, check_conv2d_forward,
 //          check_conv2d_backward_data, check_conv2d_backward_filter, check_linear_forward,
 //          check_linear_backward, check_batch_norm_forward_training,
+//          check_batch_norm_relu_forward_training, check_batch_norm_relu_backward_training,
 //          check_batch_norm_forward_inference, check_batch_norm_backward_training,
 //          check_batch_norm_backward_inference, check_relu_forward, check_relu_backward, check_add,
 //          check_max_pool2d_forward, check_max_pool2d_backward, check_global_avg_pool_forward,
@@ -42,6 +43,16 @@ void check_batch_norm_forward_training(const Tensor& x, const Tensor& gamma, con
                                        const Tensor& running_mean, const Tensor& running_var,
                                        const Tensor& y, const Tensor& saved_mean,
                                        const Tensor& saved_invstd, Device device);
+void check_batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                            const Tensor& running_mean, const Tensor& running_var,
+                                            const Tensor& residual, const Tensor& y,
+                                            const Tensor& saved_mean, const Tensor& saved_invstd,
+                                            Device device);
+void check_batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                             const Tensor& gamma, const Tensor& beta,
+                                             const Tensor& saved_mean, const Tensor& saved_invstd,
+                                             const Tensor& dx, const Tensor& dresidual,
+                                             const Tensor& dgamma, const Tensor& dbeta, Device device);
 void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                         const Tensor& running_mean, const Tensor& running_var,
                                         const Tensor& y, Device device);

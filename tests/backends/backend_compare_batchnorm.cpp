@@ -86,19 +86,31 @@ BatchNormInputs batch_norm_inputs(const Shape& shape, std::uint64_t seed) {
   return in;
 }
 
-Outputs batch_norm_forward_training(const NormShape& s, Backend& backend) {
+// What follows batch norm in the op under test: nothing (batch_norm_*_training), or ReLU with or
+// without a residual sum first (batch_norm_relu_*_training).
+enum class Epilogue { None, Relu, AddRelu };
+
+Outputs batch_norm_forward_training(const NormShape& s, Backend& backend, Epilogue epilogue) {
   const BatchNormInputs in = batch_norm_inputs(s.x, 31);
   const std::int64_t C = s.x[1];
   const BatchNormParams params;
+  Rng rng(35);
+  const HostTensor<float> residual_values = uniform(s.x, rng, -2.0, 2.0);
   Stage stage(backend);
   const Tensor& y = stage.output(s.x);
   const Tensor& saved_mean = stage.output({C});
   const Tensor& saved_invstd = stage.output({C});
   const Tensor& running_mean = stage.input(in.running_mean);
   const Tensor& running_var = stage.input(in.running_var);
-  backend.batch_norm_forward_training(stage.input(in.x), stage.input(in.gamma),
-                                      stage.input(in.beta), running_mean, running_var, y,
-                                      saved_mean, saved_invstd, params);
+  if (epilogue == Epilogue::None) {
+    backend.batch_norm_forward_training(stage.input(in.x), stage.input(in.gamma), stage.input(in.beta),
+                                        running_mean, running_var, y, saved_mean, saved_invstd, params);
+  } else {
+    const Tensor residual = epilogue == Epilogue::AddRelu ? stage.input(residual_values) : Tensor();
+    backend.batch_norm_relu_forward_training(stage.input(in.x), stage.input(in.gamma), stage.input(in.beta),
+                                             running_mean, running_var, residual, y, saved_mean, saved_invstd,
+                                             params);
+  }
 
   // Channel c, with count values, exact mean and biased variance, M = max|x| and the condition
   // number κ = sqrt(1 + mean²/var) of its variance (Chan, Golub and LeVeque, "Algorithms for
@@ -119,6 +131,8 @@ Outputs batch_norm_forward_training(const NormShape& s, Backend& backend) {
   // - y = (x - mean)·scale + beta, scale = gamma·invstd: the difference in mean times |scale|, in
   //   scale (invstd's plus one rounding each) times |x - mean|, and each backend's at most 4
   //   roundings of values no larger than |scale|·(|x| + |mean|) + |beta|.
+  // - A residual sum rounds once more on each backend a value no larger than the sum of the
+  //   magnitudes, and ReLU, 1-Lipschitz, adds nothing.
   const ChannelStatistics stats = channel_statistics(in.x);
   const double m = params.momentum, g = sum_bound(stats.count);
   HostTensor<double> mean_limit({C}), invstd_rtol({C}), running_mean_limit({C}),
@@ -145,6 +159,10 @@ Outputs batch_norm_forward_training(const NormShape& s, Backend& backend) {
         scale * mean_limit[c] +
         std::abs(in.x[i] - stats.mean[c]) * scale * (invstd_rtol[c] + 2 * u) +
         8 * u * (scale * (std::abs(in.x[i]) + std::abs(stats.mean[c])) + std::abs(in.beta[c]));
+    if (epilogue == Epilogue::AddRelu) {
+      y_limit[i] += 2 * u * (scale * std::abs(in.x[i] - stats.mean[c]) + std::abs(in.beta[c]) +
+                             std::abs(residual_values[i]));
+    }
   }
   return {{"y", stage.read(y), per_element(y_limit)},
           {"saved_mean", stage.read(saved_mean), per_element(mean_limit)},
@@ -198,8 +216,8 @@ GradientSums gradient_sums(const HostTensor<float>& x, const HostTensor<float>& 
   return sums;
 }
 
-Outputs batch_norm_backward_training(const NormShape& s, Backend& backend) {
-  const BatchNormInputs in = batch_norm_inputs(s.x, 33);
+Outputs batch_norm_backward_training(const NormShape& s, Backend& backend, Epilogue epilogue) {
+  BatchNormInputs in = batch_norm_inputs(s.x, 33);
   const std::int64_t C = s.x[1];
   // The saved statistics as the forward leaves them: exact, rounded once to fp32.
   const ChannelStatistics stats = channel_statistics(in.x);
@@ -211,20 +229,45 @@ Outputs batch_norm_backward_training(const NormShape& s, Backend& backend) {
     mean[c] = saved_mean[c];
     invstd[c] = saved_invstd[c];
   }
+  // Behind a ReLU, batch norm's output gradient `grad` is dy where the forward's y = max(v, 0) is
+  // positive, v = (x - mean)·invstd·gamma + beta (+ residual), made here in double. A backend may
+  // find where y > 0 from y or recompute v from x (kernels.h): both agree away from 0, so dy is
+  // zeroed wherever v lies within many roundings of 0, and `grad` is then exact whichever they
+  // decide.
+  Rng rng(36);
+  const HostTensor<float> residual = uniform(s.x, rng, -2.0, 2.0);
+  HostTensor<float> y(s.x), grad = in.dy;
+  if (epilogue != Epilogue::None) {
+    for (std::int64_t i = 0; i < in.x.numel(); ++i) {
+      const std::int64_t c = stats.channel(i);
+      const double centred = (double(in.x[i]) - mean[c]) * invstd[c] * in.gamma[c];
+      const double r = epilogue == Epilogue::AddRelu ? residual[i] : 0.0;
+      const double v = centred + in.beta[c] + r;
+      if (std::abs(v) <= 64 * u * (std::abs(centred) + std::abs(in.beta[c]) + std::abs(r))) in.dy[i] = 0.0f;
+      y[i] = static_cast<float>(v > 0.0 ? v : 0.0);
+      grad[i] = v > 0.0 ? in.dy[i] : 0.0f;
+    }
+  }
   Stage stage(backend);
   const Tensor& dx = stage.output(s.x);
   const Tensor& dgamma = stage.output({C});
   const Tensor& dbeta = stage.output({C});
-  backend.batch_norm_backward_training(stage.input(in.x), stage.input(in.dy), stage.input(in.gamma),
-                                       stage.input(saved_mean), stage.input(saved_invstd), dx,
-                                       dgamma, dbeta);
+  const Tensor dresidual = epilogue == Epilogue::AddRelu ? stage.output(s.x) : Tensor();
+  if (epilogue == Epilogue::None) {
+    backend.batch_norm_backward_training(stage.input(in.x), stage.input(in.dy), stage.input(in.gamma),
+                                         stage.input(saved_mean), stage.input(saved_invstd), dx, dgamma, dbeta);
+  } else {
+    backend.batch_norm_relu_backward_training(stage.input(in.x), stage.input(y), stage.input(in.dy),
+                                              stage.input(in.gamma), stage.input(in.beta), stage.input(saved_mean),
+                                              stage.input(saved_invstd), dx, dresidual, dgamma, dbeta);
+  }
   // γ = γ(count). dbeta = Σ dy: the GPU's fp32 sum is within γ·Σ|dy|, and each backend rounds the
   // result once. dgamma = Σ dy·xhat: xhat and the product add 3 roundings to each term.
   // dx = scale·(dy - dbeta/count - xhat·dgamma/count), scale = gamma·invstd: the differences in
   // dbeta and dgamma divided by count (times |xhat| for dgamma), plus each backend's at most 6
   // roundings of the three terms (tests/ops/batchnorm_test), all times |scale|.
   const double count = double(stats.count), g = sum_bound(stats.count);
-  const GradientSums sums = gradient_sums(in.x, in.dy, mean, invstd);
+  const GradientSums sums = gradient_sums(in.x, grad, mean, invstd);
   HostTensor<double> dbeta_limit({C}), dgamma_limit({C}), dx_limit(s.x);
   for (std::int64_t c = 0; c < C; ++c) {
     dbeta_limit[c] = g * sums.abs_dy[c] + 2 * u * std::abs(sums.dbeta[c]);
@@ -237,12 +280,14 @@ Outputs batch_norm_backward_training(const NormShape& s, Backend& backend) {
     dx_limit[i] =
         scale * ((dbeta_limit[c] + xhat * dgamma_limit[c]) / count +
                  12 * u *
-                     (std::abs(in.dy[i]) +
+                     (std::abs(grad[i]) +
                       (std::abs(sums.dbeta[c]) + xhat * std::abs(sums.dgamma[c])) / count));
   }
-  return {{"dx", stage.read(dx), per_element(dx_limit)},
-          {"dgamma", stage.read(dgamma), per_element(dgamma_limit)},
-          {"dbeta", stage.read(dbeta), per_element(dbeta_limit)}};
+  Outputs outputs{{"dx", stage.read(dx), per_element(dx_limit)},
+                  {"dgamma", stage.read(dgamma), per_element(dgamma_limit)},
+                  {"dbeta", stage.read(dbeta), per_element(dbeta_limit)}};
+  if (epilogue == Epilogue::AddRelu) outputs.push_back({"dresidual", stage.read(dresidual), kExact});
+  return outputs;
 }
 
 Outputs batch_norm_backward_inference(const NormShape& s, Backend& backend) {
@@ -284,11 +329,19 @@ std::vector<Row> batch_norm_rows() {
   for (const NormShape& s : kNormShapes) {
     const std::string name = s.name;
     rows.push_back({"BatchNormForwardTraining" + name, s.odd,
-                    [s](Backend& b) { return batch_norm_forward_training(s, b); }});
+                    [s](Backend& b) { return batch_norm_forward_training(s, b, Epilogue::None); }});
+    rows.push_back({"BatchNormReluForwardTraining" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_forward_training(s, b, Epilogue::Relu); }});
+    rows.push_back({"BatchNormAddReluForwardTraining" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_forward_training(s, b, Epilogue::AddRelu); }});
     rows.push_back({"BatchNormForwardInference" + name, s.odd,
                     [s](Backend& b) { return batch_norm_forward_inference(s, b); }});
     rows.push_back({"BatchNormBackwardTraining" + name, s.odd,
-                    [s](Backend& b) { return batch_norm_backward_training(s, b); }});
+                    [s](Backend& b) { return batch_norm_backward_training(s, b, Epilogue::None); }});
+    rows.push_back({"BatchNormReluBackwardTraining" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_backward_training(s, b, Epilogue::Relu); }});
+    rows.push_back({"BatchNormAddReluBackwardTraining" + name, s.odd,
+                    [s](Backend& b) { return batch_norm_backward_training(s, b, Epilogue::AddRelu); }});
     rows.push_back({"BatchNormBackwardInference" + name, s.odd,
                     [s](Backend& b) { return batch_norm_backward_inference(s, b); }});
   }

@@ -79,10 +79,25 @@ TEST(LayerShapes, TorchvisionsResNet50At224HasTwentyThreeDistinctConvolutions) {
 }
 
 TEST(LayerShapes, EveryBatchNormRunsForwardAndBackwardOnceAStep) {
-  const std::vector<LayerShape> layers = training_step_layers(2, 64);
   const int batch_norms = count_state(".running_mean");
-  EXPECT_EQ(calls(of_op(layers, LayerOp::BatchNormForward)), batch_norms);
-  EXPECT_EQ(calls(of_op(layers, LayerOp::BatchNormBackward)), batch_norms);
+  const std::vector<LayerShape> unfused = training_step_layers(2, 64, 1000, false);
+  EXPECT_EQ(calls(of_op(unfused, LayerOp::BatchNormForward)), batch_norms);
+  EXPECT_EQ(calls(of_op(unfused, LayerOp::BatchNormBackward)), batch_norms);
+  EXPECT_EQ(calls(of_op(unfused, LayerOp::ReluForward)), batch_norms - 4);  // all but the 4 downsample.1
+
+  // Fused: each block's bn1 and bn2 and the stem's bn1 with their ReLU (2·16 + 1), each block's bn3
+  // with the residual sum and ReLU (16), the four shortcut batch norms alone; no separate ReLU.
+  const std::vector<LayerShape> fused = training_step_layers(2, 64);
+  EXPECT_EQ(calls(of_op(fused, LayerOp::BatchNormReluForward)), 33);
+  EXPECT_EQ(calls(of_op(fused, LayerOp::BatchNormReluBackward)), 33);
+  EXPECT_EQ(calls(of_op(fused, LayerOp::BatchNormAddReluForward)), 16);
+  EXPECT_EQ(calls(of_op(fused, LayerOp::BatchNormAddReluBackward)), 16);
+  EXPECT_EQ(calls(of_op(fused, LayerOp::BatchNormForward)), 4);
+  EXPECT_EQ(calls(of_op(fused, LayerOp::BatchNormBackward)), 4);
+  EXPECT_EQ(33 + 16 + 4, batch_norms);
+  EXPECT_EQ(calls(of_op(fused, LayerOp::ReluForward)) + calls(of_op(fused, LayerOp::ReluBackward)), 0);
+  // The backward's shortcut sums remain, one per block.
+  EXPECT_EQ(calls(of_op(fused, LayerOp::Add)), 16);
 }
 
 TEST(LayerShapes, TheStemsPoolAndTheHeadAreListedOnce) {
@@ -103,9 +118,11 @@ TEST(LayerShapes, NamesSayShapeStrideAndPadding) {
             "conv_forward/C3_H224_K64_R7_S7_stride2_pad3");
   const LayerShape pool = of_op(layers, LayerOp::MaxPoolBackward).at(0);
   EXPECT_EQ(layer_op_name(pool.op) + "/" + layer_shape_label(pool), "max_pool_backward/C64_H112_R3_stride2_pad1");
-  const LayerShape residual = of_op(layers, LayerOp::Add).at(0);
+  const LayerShape residual = of_op(training_step_layers(64, 224, 1000, false), LayerOp::Add).at(0);
   EXPECT_TRUE(residual.in_place);  // the model sums into the block's output
   EXPECT_EQ(layer_shape_label(residual), "C256_H56_inplace");
+  const LayerShape fused = of_op(layers, LayerOp::BatchNormAddReluForward).at(0);
+  EXPECT_EQ(layer_op_name(fused.op) + "/" + layer_shape_label(fused), "batch_norm_add_relu_forward/C256_H56");
 }
 
 TEST(LayerCosts, AConvolutionDoesTwoFlopsPerProductInEveryDirection) {
@@ -130,6 +147,25 @@ TEST(LayerCosts, BatchNormReadsItsInputTwiceForwardAndTwoTensorsTwiceBackward) {
   bn.op = LayerOp::BatchNormBackward;
   EXPECT_DOUBLE_EQ(layer_min_bytes(bn), 5 * x);
   EXPECT_DOUBLE_EQ(layer_flops(bn), 0.0);
+}
+
+TEST(LayerCosts, FusedBatchNormSavesTheSeparateOpsPasses) {
+  LayerShape layer;
+  layer.x = {2, 3, 5, 5};
+  const auto bytes = [&](LayerOp op) {
+    layer.op = op;
+    return layer_min_bytes(layer);
+  };
+  // Forward: the ReLU's read and write, and the sum's, are gone; the residual is still read once.
+  EXPECT_DOUBLE_EQ(bytes(LayerOp::BatchNormReluForward), bytes(LayerOp::BatchNormForward));
+  EXPECT_DOUBLE_EQ(bytes(LayerOp::BatchNormAddReluForward),
+                   bytes(LayerOp::BatchNormForward) + bytes(LayerOp::Add) / 3);
+  EXPECT_LT(bytes(LayerOp::BatchNormAddReluForward),
+            bytes(LayerOp::BatchNormForward) + bytes(LayerOp::Add) + bytes(LayerOp::ReluForward));
+  // Backward: ReLU's mask is recomputed, or with a residual read from y.
+  EXPECT_DOUBLE_EQ(bytes(LayerOp::BatchNormReluBackward), bytes(LayerOp::BatchNormBackward));
+  EXPECT_LE(bytes(LayerOp::BatchNormAddReluBackward),
+            bytes(LayerOp::BatchNormBackward) + bytes(LayerOp::ReluBackward));
 }
 
 TEST(LayerCosts, TheRooflineIsTheSlowerOfComputeAndMemory) {

@@ -48,37 +48,61 @@ class LayerProfileTest : public ::testing::Test {
 };
 
 // Every module with parameters (from the state_dict's ".weight" names), the parameter-free ones
-// torchvision names, the residual sums, the loss and the optimiser, each once.
+// torchvision names, the residual sums, the loss and the optimiser, each once. Batch norm runs
+// fused with the ReLU and the residual sum after it, as by default, so their forward time is
+// batch norm's: the ReLUs are not listed and a block's ".add" is its backward's shortcut sum alone.
 TEST_F(LayerProfileTest, TimesEveryLayerOnceInBothDirections) {
-  std::set<std::string> expected = {"relu", "maxpool", "avgpool", "loss"};
+  std::set<std::string> expected = {"maxpool", "avgpool", "loss"};
   for (const StateEntry& entry : model_->state()) {
     const std::string suffix = ".weight";
     if (entry.name.size() > suffix.size() && entry.name.compare(entry.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       expected.insert(entry.name.substr(0, entry.name.size() - suffix.size()));
     }
   }
-  for (const char* block : {"layer1.0", "layer2.3", "layer3.5", "layer4.2"}) {
-    expected.insert(std::string(block) + ".relu");
-    expected.insert(std::string(block) + ".add");
-  }
+  for (const char* block : {"layer1.0", "layer2.3", "layer3.5", "layer4.2"}) expected.insert(std::string(block) + ".add");
   std::set<std::string> seen;
   for (const LayerTime& layer : profile_.layers) {
     EXPECT_TRUE(seen.insert(layer.layer).second) << layer.layer << " twice";
+    EXPECT_EQ(layer.layer.find("relu"), std::string::npos) << layer.layer;
     if (layer.layer == "optimizer") continue;
-    EXPECT_GT(layer.forward_ms, 0) << layer.layer;
+    const bool shortcut_sum = layer.layer.size() > 4 && layer.layer.compare(layer.layer.size() - 4, 4, ".add") == 0;
+    if (shortcut_sum) {
+      EXPECT_EQ(layer.forward_ms, 0) << layer.layer;
+    } else {
+      EXPECT_GT(layer.forward_ms, 0) << layer.layer;
+    }
     EXPECT_GT(layer.backward_ms, 0) << layer.layer;
   }
   for (const std::string& name : expected) EXPECT_TRUE(seen.count(name)) << name << " missing";
-  // 53 convolutions, 53 batch norms, fc; 16 blocks' relu and add; relu, maxpool, avgpool; loss, optimizer.
-  EXPECT_EQ(profile_.layers.size(), 53u + 53u + 1u + 32u + 3u + 2u);
+  // 53 convolutions, 53 batch norms, fc; 16 blocks' add; maxpool, avgpool; loss, optimizer.
+  EXPECT_EQ(profile_.layers.size(), 53u + 53u + 1u + 16u + 2u + 2u);
 }
 
 TEST_F(LayerProfileTest, ListsLayersInTheOrderTheForwardReachesThem) {
-  ASSERT_GE(profile_.layers.size(), 4u);
+  ASSERT_GE(profile_.layers.size(), 3u);
   EXPECT_EQ(profile_.layers[0].layer, "conv1");
   EXPECT_EQ(profile_.layers[1].layer, "bn1");
-  EXPECT_EQ(profile_.layers[2].layer, "relu");
-  EXPECT_EQ(profile_.layers[3].layer, "maxpool");
+  EXPECT_EQ(profile_.layers[2].layer, "maxpool");
+}
+
+// With the separate ops, each ReLU and residual sum has its own forward time.
+TEST_F(LayerProfileTest, UnfusedListsTheReluAndTheSumApart) {
+  model_->set_fused_batch_norm_relu(false);
+  TrainStep step(*model_, SgdParams{});
+  const Tensor images(pixels_.data(), {kBatch, 3, kSize, kSize}, DType::F32);
+  const Tensor labels(classes_.data(), {kBatch}, DType::I32);
+  const LayerProfile unfused = profile_layers(step, images, labels, 1);
+  model_->set_fused_batch_norm_relu(true);
+  std::set<std::string> seen;
+  for (const LayerTime& layer : unfused.layers) {
+    seen.insert(layer.layer);
+    if (layer.layer != "optimizer") EXPECT_GT(layer.forward_ms, 0) << layer.layer;
+  }
+  for (const char* name : {"relu", "layer1.0.relu", "layer1.0.add", "layer4.2.relu"}) {
+    EXPECT_TRUE(seen.count(name)) << name << " missing";
+  }
+  // The fused profile's layers plus the 16 blocks' ReLU and the stem's.
+  EXPECT_EQ(unfused.layers.size(), profile_.layers.size() + 17u);
 }
 
 TEST_F(LayerProfileTest, TheOptimiserIsAllBackwardAndTheLayersFitInTheStep) {

@@ -45,6 +45,22 @@ void CudaBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gam
       params.eps, scratch.data(), stream_));
 }
 
+void CudaBackend::batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                                   const Tensor& running_mean, const Tensor& running_var,
+                                                   const Tensor& residual, const Tensor& y,
+                                                   const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                   const BatchNormParams& params) {
+  check_batch_norm_relu_forward_training(x, gamma, beta, running_mean, running_var, residual, y, saved_mean,
+                                         saved_invstd, device());
+  const Planes p = planes(x);
+  const Buffer scratch = batch_norm_scratch(x);
+  R50_CUDA_CHECK(kernels::batch_norm_relu_forward_training(
+      x.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
+      running_var.data_as<float>(), residual.defined() ? residual.data_as<float>() : nullptr, y.data_as<float>(),
+      saved_mean.data_as<float>(), saved_invstd.data_as<float>(), p.N, p.C, p.HW, params.momentum, params.eps,
+      scratch.data(), stream_));
+}
+
 void CudaBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gamma,
                                                const Tensor& beta, const Tensor& running_mean,
                                                const Tensor& running_var, const Tensor& y,
@@ -68,6 +84,22 @@ void CudaBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy
   R50_CUDA_CHECK(kernels::batch_norm_backward_training(
       x.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(), saved_mean.data_as<float>(),
       saved_invstd.data_as<float>(), dx.data_as<float>(), dgamma.data_as<float>(),
+      dbeta.data_as<float>(), p.N, p.C, p.HW, scratch.data(), stream_));
+}
+
+void CudaBackend::batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
+                                                    const Tensor& gamma, const Tensor& beta,
+                                                    const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                    const Tensor& dx, const Tensor& dresidual,
+                                                    const Tensor& dgamma, const Tensor& dbeta) {
+  check_batch_norm_relu_backward_training(x, y, dy, gamma, beta, saved_mean, saved_invstd, dx, dresidual,
+                                          dgamma, dbeta, device());
+  const Planes p = planes(x);
+  const Buffer scratch = batch_norm_scratch(x);
+  R50_CUDA_CHECK(kernels::batch_norm_relu_backward_training(
+      x.data_as<float>(), y.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(),
+      saved_mean.data_as<float>(), saved_invstd.data_as<float>(), dx.data_as<float>(),
+      dresidual.defined() ? dresidual.data_as<float>() : nullptr, dgamma.data_as<float>(),
       dbeta.data_as<float>(), p.N, p.C, p.HW, scratch.data(), stream_));
 }
 

@@ -68,6 +68,14 @@ class CudaBackend final : public Backend {
                                    const Tensor& y, const Tensor& saved_mean,
                                    const Tensor& saved_invstd,
                                    const BatchNormParams& params) override;
+  void batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& residual, const Tensor& y, const Tensor& saved_mean,
+                                        const Tensor& saved_invstd, const BatchNormParams& params) override;
+  void batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                                         const Tensor& beta, const Tensor& saved_mean,
+                                         const Tensor& saved_invstd, const Tensor& dx, const Tensor& dresidual,
+                                         const Tensor& dgamma, const Tensor& dbeta) override;
   void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                     const Tensor& running_mean, const Tensor& running_var,
                                     const Tensor& y, float eps) override;
