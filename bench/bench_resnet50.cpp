@@ -27,6 +27,7 @@
 #include "report/run_context.h"
 #include "report/summary_table.h"
 #include "results_reporter.h"
+#include "train/graph_step.h"
 #include "train/layer_profile.h"
 #include "train_benchmarks.h"
 
@@ -145,10 +146,22 @@ int main(int argc, char** argv) {
                  "arithmetic: fp32 (IEEE, no TF32) or tf32 (convolutions and the classifier on tensor cores, "
                  "compute capability 8.0 and newer); fp16 and bf16 are not built yet")
       ->check(CLI::IsMember({"fp32", "tf32", "fp16", "bf16"}))->capture_default_str();
+  app.add_flag("--cuda-graph", options.cuda_graph,
+               "capture the training step once as a CUDA graph (after " +
+                   std::to_string(r50::GraphTrainStep::kEagerSteps) +
+                   " ordinary steps, all in the warm-up, which grows to " +
+                   std::to_string(r50::GraphTrainStep::kEagerSteps + 1) +
+                   " steps if shorter) and replay it for every later step: one launch per step; the "
+                   "step's phases are then not timed apart; CUDA backend only");
   try {
     app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
+  }
+  if (options.cuda_graph && options.device == "cpu") {
+    std::cerr << "error: --cuda-graph needs the CUDA backend: the cpu backend runs its ops as they are called, "
+                 "so there is no graph to capture\n";
+    return 1;
   }
   if (options.eval && options.dataset != "food101") {
     std::cerr << "error: --eval needs --dataset food101: it measures top-1 accuracy on Food-101's test split, "
@@ -169,6 +182,18 @@ int main(int argc, char** argv) {
     }
     auto backend = r50::select_backend(backend_options, std::cerr);
     const bool gpu = backend->name() == "cuda";
+    if (options.cuda_graph && !backend->can_capture()) {
+      std::cerr << "error: --cuda-graph needs the CUDA backend, and this run fell back to the " << backend->name()
+                << " backend\n";
+      return 1;
+    }
+    // The eager steps and the capture belong to the warm-up, so that every measured step is a replay.
+    const int graph_warmup = r50::GraphTrainStep::kEagerSteps + 1;
+    if (options.cuda_graph && options.warmup < graph_warmup && !options.find_max_batch) {
+      std::cerr << "note: --cuda-graph warms up with " << graph_warmup << " steps, not " << options.warmup
+                << ": " << r50::GraphTrainStep::kEagerSteps << " ordinary steps and the one captured\n";
+      options.warmup = graph_warmup;
+    }
     r50::MaxBatchSearch search;
     search.image_size = options.image_size;
     search.classes = options.classes;
@@ -227,6 +252,7 @@ int main(int argc, char** argv) {
               << " warm-up and " << options.steps << " measured steps";
     if (options.repetitions > 1) std::cerr << ", " << options.repetitions << " times";
     if (options.eval) std::cerr << ", then top-1 on the test split";
+    if (options.cuda_graph) std::cerr << ", each measured step one CUDA graph replay";
     std::cerr << "\n";
 
     Measurement measurement;
@@ -256,6 +282,7 @@ int main(int argc, char** argv) {
                          {gpu ? "cuda:" + std::to_string(options.gpu) : "cpu", options.precision, options.batch_size,
                           options.image_size, options.dataset},
                          {R50_GIT_COMMIT, R50_BUILD_TYPE});
+    benchmark::AddCustomContext("cuda_graph", options.cuda_graph ? "true" : "false");
     r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
     {
       // Ctrl-C, or a cancelled CI job, ends the measurement between two steps; the results so far
@@ -276,6 +303,10 @@ int main(int argc, char** argv) {
       const std::vector<r50::SummaryRow> rows = r50::summarize_runs(reporter.records());
       std::printf("\n%s", r50::summary_table(rows).c_str());
       std::printf("%s memory: %s\n", backend->name().c_str(), r50::memory_summary(measurement.memory).c_str());
+      if (gpu) std::printf("CUDA graph: %s\n", options.cuda_graph
+                                          ? "on; each measured step was one replay of the training step captured in the "
+                                            "warm-up (its phases are not timed apart)"
+                                          : "off; every step launched op by op");
       if (measurement.clocks.known) {
         std::printf("GPU as the measured steps ended: SM clock %d MHz (max %d), memory %d MHz, drawing %.0f W of a "
                     "%.0f W limit\n",

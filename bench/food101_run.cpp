@@ -13,6 +13,7 @@
 #include "memory/cuda_memory.h"
 #include "memory/host_allocator.h"
 #include "report/progress.h"
+#include "train/graph_step.h"
 #include "train/input_pipeline.h"
 #include "train/loss_watch.h"
 #include "train/train_step.h"
@@ -53,6 +54,15 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
   Loader loader(index, loader_options_for(options, true), host_memory);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
   InputPipeline input(backend, loader);
+  std::optional<GraphTrainStep> graph;
+  if (options.cuda_graph) graph.emplace(step);
+  const auto train_on = [&](const InputBatch& batch, StepTimer* timer) {
+    if (graph) {
+      graph->run(batch.images, batch.labels, timer);
+    } else {
+      step.run(batch.images, batch.labels, timer);
+    }
+  };
 
   std::int64_t epoch = 0;
   input.start_epoch(epoch);
@@ -77,7 +87,7 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
     const std::optional<InputBatch> batch = next_batch(epoch);
     if (!batch) break;
     if (!trainable(*batch)) continue;
-    step.run(batch->images, batch->labels);
+    train_on(*batch, nullptr);
     losses.record(step.loss_tensor());
   }
   backend.synchronize();
@@ -95,7 +105,7 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
     const std::optional<InputBatch> batch = next_batch(last_epoch);
     if (!batch) break;
     if (!trainable(*batch)) continue;
-    step.run(batch->images, batch->labels, &timer);
+    train_on(*batch, &timer);
     losses.record(step.loss_tensor());
     ++result.steps;
     result.images += batch->labels.numel();

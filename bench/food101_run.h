@@ -26,6 +26,7 @@ struct Food101RunOptions {
   bool strict = false;
   bool progress_bar = false;  // redraw the progress in place: `progress` is a terminal
   bool eval = false;          // top-1 over the test split after the measured training
+  bool cuda_graph = false;    // train through a GraphTrainStep: captured once, then replayed
 };
 
 struct Food101Result {

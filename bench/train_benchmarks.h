@@ -41,6 +41,7 @@ struct BenchOptions {
   std::uint64_t seed = 0;
   float lr = 0.0f;  // 0: 0.1·batch/256, the linear scaling rule from batch 256 at 0.1
   std::string precision = "fp32";
+  bool cuda_graph = false;  // each training step after the warm-up one replay of a CUDA graph
 };
 
 // Why a measurement ended before its end, if it did. Each has its exit status (README, "Exit
@@ -82,7 +83,8 @@ LayerProfile profile_layers_synthetic(Backend& backend, const BenchOptions& opti
 // Training steps (forward, loss, backward, SGD) on one synthetic batch that stays on the device,
 // so the figure is compute alone, timed on the device (CUDA events on a GPU): Google Benchmark's
 // manual time is the steps' device time. Counters: DESIGN.md's, plus forward_ms, backward_ms and
-// optimizer_ms per step, wall_ms_per_step (the host's clock over the same steps: above ms_per_step
+// optimizer_ms per step (under --cuda-graph, where a step is one graph that no mark can split,
+// graph_step_ms, the whole step, instead), wall_ms_per_step (the host's clock over the same steps: above ms_per_step
 // when the host cannot launch work as fast as the device runs it), and on a GPU sm_clock_mhz and
 // power_watts as the last steps ran, where NVML answers.
 void train_step_synthetic(benchmark::State& state, Backend* backend, const BenchOptions* options,

@@ -6,9 +6,9 @@
 #     elsewhere), runs every GPU test with R50_REQUIRE_GPU=1 (a skip is a failure) and
 #     compute-sanitizer memcheck over the kernel tests.
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
-#     (batch 64, 224x224: fp32 with --profile-layers, and tf32) on synthetic data, with no
-#     arguments, and end to end over a Food-101-layout fixture, and the PyTorch peer on the same GPU
-#     at each precision (tf32 also channels_last), with the ratios.
+#     (batch 64, 224x224: fp32 with --profile-layers; tf32, and tf32 with --cuda-graph)
+#     on synthetic data, with no arguments, and end to end over a Food-101-layout fixture, and the
+#     PyTorch peer on the same GPU at each precision (tf32 also channels_last), with the ratios.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
@@ -132,6 +132,12 @@ bench_tf32() {
     --steps 20 --out "$out/bench_resnet50_tf32.json"
 }
 
+# The same, the training step captured once as a CUDA graph and replayed: what launch overhead costs.
+bench_tf32_graph() {
+  "$build/bench/bench_resnet50" --device cuda --precision tf32 --cuda-graph --batch-size 64 --image-size 224 \
+    --warmup 5 --steps 20 --out "$out/bench_resnet50_tf32_graph.json"
+}
+
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
@@ -165,14 +171,16 @@ def gib(value):
     return "%.2f GiB" % (value / 2**30) if value else "-"
 print("| program | precision | images/s | ms per step | peak memory | ours / this |")
 print("| --- | --- | --- | --- | --- | --- |")
-for precision, ours, peers in [("fp32", load("bench_resnet50.json"), ["peer_pytorch.json"]),
-                               ("tf32", load("bench_resnet50_tf32.json"),
-                                ["peer_pytorch_tf32.json", "peer_pytorch_tf32_channels_last.json"])]:
+tf32_peers = ["peer_pytorch_tf32.json", "peer_pytorch_tf32_channels_last.json"]
+for program, precision, ours, peers in [
+        ("bench_resnet50", "fp32", load("bench_resnet50.json"), ["peer_pytorch.json"]),
+        ("bench_resnet50", "tf32", load("bench_resnet50_tf32.json"), tf32_peers),
+        ("bench_resnet50 --cuda-graph", "tf32", load("bench_resnet50_tf32_graph.json"), tf32_peers)]:
     if ours is None:
         continue
     mine = ours["benchmarks"][0]
-    print("| bench_resnet50 | %s | %.1f | %.1f | %s | |" % (precision, mine["images_per_second"], mine["ms_per_step"],
-                                                          gib(mine.get("peak_allocated_bytes"))))
+    print("| %s | %s | %.1f | %.1f | %s | |" % (program, precision, mine["images_per_second"], mine["ms_per_step"],
+                                              gib(mine.get("peak_allocated_bytes"))))
     for peer in filter(None, map(load, peers)):
         print("| PyTorch %s eager, %s | %s | %.1f | %.1f | %s | %.2f |" % (
             peer["torch"], peer.get("memory_format", "contiguous"), precision, peer["images_per_second"],
@@ -183,7 +191,7 @@ EOF
 
 export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_tf32 \
-  bench_default bench_food101 peer ratios
+  bench_tf32_graph bench_default bench_food101 peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -196,6 +204,7 @@ if ((perf)); then
   phase initcheck 300 initcheck
   phase bench 180 bench
   phase bench_tf32 180 bench_tf32
+  phase bench_tf32_graph 180 bench_tf32_graph
   phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
   phase peer 180 peer

@@ -28,8 +28,10 @@ struct CachingAllocator::Block {
   Block* next = nullptr;
   std::vector<Stream> other_streams;  // where else it was used (record_stream)
   int pending_events = 0;             // events to wait for before it can be reused
+  bool graph = false;                 // a live graph's capture may have used it
+  bool held = false;                  // free, but kept out of the pool for graphs
 
-  bool free() const { return !allocated && pending_events == 0; }
+  bool free() const { return !allocated && pending_events == 0 && !held; }
 };
 
 // Pools are ordered by stream, then size, then address: lower_bound of (stream, size) is the best
@@ -82,13 +84,15 @@ void* CachingAllocator::allocate(std::size_t bytes, Stream stream) {
   ++stats_.allocation_count;
   // Beyond this no device exists, and rounding would wrap around: a size gone negative upstream.
   if (bytes > (SIZE_MAX >> 1)) throw_out_of_memory(bytes, 0, 0);
-  process_events();
+  if (!capturing_) process_events();  // querying events is not allowed while capturing
   const std::size_t rounded = round_request(bytes);
   Pool& pool = pool_for(rounded);
   Block* block = take_free_block(pool, stream, rounded);
+  if (!block && capturing_) throw_capture_needs_segment(bytes, rounded);
   if (!block) block = new_segment(pool, stream, bytes, rounded);
   split(block, rounded);
   block->allocated = true;
+  block->graph = block->graph || capturing_;
   block->requested = rounded;
   live_.emplace(block->ptr, block);
   stats_.allocated_bytes += rounded;
@@ -146,6 +150,7 @@ void CachingAllocator::split(Block* block, std::size_t rounded) {
   const std::size_t rest = block->size - rounded;
   if (block->small ? rest < kRound : rest <= kSmallRequest) return;
   Block* remainder = new Block(block->ptr + rounded, rest, block->stream, block->small);
+  remainder->graph = block->graph;
   remainder->prev = block;
   remainder->next = block->next;
   if (block->next) block->next->prev = remainder;
@@ -171,14 +176,25 @@ void CachingAllocator::deallocate(void* ptr) {
   }
   block->other_streams.clear();
   block->allocated = false;
-  if (block->pending_events == 0) free_block(block);
+  block->graph = block->graph || capturing_;  // the captured work may have used it until now
+  if (block->pending_events == 0) cache_or_hold(block);
 }
 
-// Back into its pool, merged with whichever neighbours are free.
+void CachingAllocator::cache_or_hold(Block* block) {
+  if (block->graph && graphs_ > 0 && !capturing_) {
+    block->held = true;
+    return;
+  }
+  free_block(block);
+}
+
+// Back into its pool, merged with whichever neighbours are free. A merged block may hold memory a
+// graph uses when either part did.
 void CachingAllocator::free_block(Block* block) {
   Pool& pool = block->small ? small_pool_ : large_pool_;
   if (Block* prev = block->prev; prev && prev->free()) {
     pool.erase(prev);
+    prev->graph = prev->graph || block->graph;
     prev->size += block->size;
     prev->next = block->next;
     if (block->next) block->next->prev = prev;
@@ -187,6 +203,7 @@ void CachingAllocator::free_block(Block* block) {
   }
   if (Block* next = block->next; next && next->free()) {
     pool.erase(next);
+    block->graph = block->graph || next->graph;
     block->size += next->size;
     block->next = next->next;
     if (next->next) next->next->prev = block;
@@ -199,7 +216,7 @@ void CachingAllocator::process_events() {
   auto done = std::remove_if(pending_.begin(), pending_.end(), [this](const PendingFree& pending) {
     if (!raw_->event_done(pending.event)) return false;
     raw_->destroy_event(pending.event);
-    if (--pending.block->pending_events == 0) free_block(pending.block);
+    if (--pending.block->pending_events == 0) cache_or_hold(pending.block);
     return true;
   });
   pending_.erase(done, pending_.end());
@@ -235,6 +252,7 @@ void CachingAllocator::throw_out_of_memory(std::size_t bytes, std::size_t rounde
           << format_bytes(stats_.allocated_bytes) << " allocated and " << format_bytes(stats_.reserved_bytes)
           << " reserved, of which " << format_bytes(cached) << " is reserved but free (largest free block "
           << format_bytes(largest) << ")";
+  if (const std::size_t held = held_free_bytes()) message << " and " << format_bytes(held) << " held for CUDA graphs";
   if (device.total_bytes) {
     message << "; the device has " << format_bytes(device.free_bytes) << " free of "
             << format_bytes(device.total_bytes);
@@ -242,6 +260,77 @@ void CachingAllocator::throw_out_of_memory(std::size_t bytes, std::size_t rounde
   if (options_.limit_bytes) message << "; the limit is " << format_bytes(options_.limit_bytes);
   message << ". A smaller batch may fit: bench_resnet50 --find-max-batch finds the largest.";
   throw OutOfMemory(message.str(), __FILE__, __LINE__, bytes);
+}
+
+void CachingAllocator::throw_capture_needs_segment(std::size_t bytes, std::size_t rounded) {
+  const auto [cached, largest] = cached_free_blocks();
+  R50_THROW("CUDA graph capture: a request for ", format_bytes(rounded), " (", bytes,
+            " bytes) finds no free block in the cache (", format_bytes(cached), " cached, largest free block ",
+            format_bytes(largest), ") and would need a new segment from ", raw_->name(),
+            ", which a capture may not allocate; run training steps without capture first, so that the "
+            "cache holds what a step needs");
+}
+
+void CachingAllocator::begin_capture() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  R50_CHECK(!capturing_, "begin_capture: a capture is already under way on the ", raw_->name(), " allocator");
+  process_events();  // the last chance until end_capture()
+  capturing_ = true;
+  ++graphs_;
+  for (const auto& [ptr, block] : live_) block->graph = true;  // the captured work may read any of them
+}
+
+void CachingAllocator::end_capture() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  R50_CHECK(capturing_, "end_capture: no capture is under way on the ", raw_->name(), " allocator");
+  capturing_ = false;
+  for (Pool* pool : {&small_pool_, &large_pool_}) {
+    for (auto it = pool->begin(); it != pool->end();) {
+      if (!(*it)->graph) {
+        ++it;
+        continue;
+      }
+      (*it)->held = true;
+      it = pool->erase(it);
+    }
+  }
+}
+
+void CachingAllocator::release_capture() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  R50_CHECK(!capturing_ && graphs_ > 0, "release_capture: no ended capture on the ", raw_->name(),
+            " allocator to release");
+  if (--graphs_ > 0) return;
+  std::vector<Block*> held;
+  for (const auto& [head, bytes] : segments_) {
+    for (Block* block = head; block; block = block->next) {
+      block->graph = false;
+      if (block->held) held.push_back(block);
+    }
+  }
+  // One at a time: a block still held merges with nothing, so none is deleted before its turn.
+  for (Block* block : held) {
+    block->held = false;
+    free_block(block);
+  }
+}
+
+bool CachingAllocator::capturing() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return capturing_;
+}
+
+std::size_t CachingAllocator::held_for_graphs_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return held_free_bytes();
+}
+
+std::size_t CachingAllocator::held_free_bytes() const {
+  std::size_t total = 0;
+  for (const auto& [head, bytes] : segments_) {
+    for (const Block* block = head; block; block = block->next) total += block->held ? block->size : 0;
+  }
+  return total;
 }
 
 void CachingAllocator::record_stream(void* ptr, Stream stream) {
@@ -270,6 +359,8 @@ void CachingAllocator::reset_peak() {
 
 void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
+  R50_CHECK(!capturing_, "empty_cache: the ", raw_->name(),
+            " allocator may not release memory while a CUDA graph is being captured");
   process_events();
   release_free_segments();
 }

@@ -40,6 +40,19 @@ struct CachingAllocatorOptions {
 // the cache, plus the part of a large block not worth splitting off (at most 1 MiB per block).
 // allocate(0) returns a distinct 512-byte block, as every request does at least.
 //
+// CUDA graph capture: a graph replays the addresses its capture saw, so while it lives no one else
+// may be handed that memory. Between begin_capture() and end_capture() requests are served from
+// the cache exactly as at any other time (frees and reuse among the captured work follow its
+// stream order, which a replay keeps), but never from the raw memory: a request the cache cannot
+// serve throws, naming it, since a capture may make no cudaMalloc (run steps without capture first
+// to fill the cache). Every block live when the capture begins, handed out or freed during it
+// stays held: out of the cache, merged with nothing, until release_capture() has been called once
+// for each end_capture(), i.e. until the last graph is gone. A free block merged during the
+// capture with such a block is held whole, so that a capture splits and merges exactly as the
+// same work uncaptured would, and needs no segment that work did not. Free held memory counts as
+// reserved but not cached (held_for_graphs_bytes()). One capture at a time; any thread's requests
+// during it count as the capture's; events are not queried during it.
+//
 // Thread-safe: one mutex around everything.
 class CachingAllocator final : public Allocator {
  public:
@@ -54,6 +67,12 @@ class CachingAllocator final : public Allocator {
   AllocatorStats stats() const override;
   void reset_peak() override;
   void empty_cache() override;
+
+  void begin_capture();
+  void end_capture();      // the capture's blocks stay held for its graph
+  void release_capture();  // a graph is gone; after the last one, held blocks return to the cache
+  bool capturing() const;
+  std::size_t held_for_graphs_bytes() const;  // free blocks kept out of the cache for graphs
 
   const CachingAllocatorOptions& options() const { return options_; }
   std::size_t largest_free_block() const;  // among cached free blocks, for reports
@@ -86,10 +105,13 @@ class CachingAllocator final : public Allocator {
   Block* new_segment(Pool& pool, Stream stream, std::size_t bytes_asked, std::size_t rounded);
   void split(Block* block, std::size_t rounded);
   void free_block(Block* block);
+  void cache_or_hold(Block* block);  // a block no one uses any more: into its pool, or held
+  std::size_t held_free_bytes() const;
   void process_events();
   void release_free_segments();
   // `rounded` and `segment` are 0 for a request too large to round.
   [[noreturn]] void throw_out_of_memory(std::size_t bytes, std::size_t rounded, std::size_t segment);
+  [[noreturn]] void throw_capture_needs_segment(std::size_t bytes, std::size_t rounded);
   void note_peaks();
   // The bytes in the pools' free blocks, and the largest of them; the caller holds the mutex.
   std::pair<std::size_t, std::size_t> cached_free_blocks() const;
@@ -102,6 +124,8 @@ class CachingAllocator final : public Allocator {
   // Head block (the segment's first, which stays first through splits and merges) -> bytes.
   std::unordered_map<Block*, std::size_t> segments_;
   std::vector<PendingFree> pending_;        // blocks waiting for other streams' work
+  bool capturing_ = false;
+  int graphs_ = 0;  // captures begun and not yet released, the one under way included
   AllocatorStats stats_;
 };
 

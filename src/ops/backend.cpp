@@ -68,6 +68,10 @@ void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdPara
   }
 }
 
+std::unique_ptr<Backend::CapturedWork> Backend::capture(const std::function<void()>& /*work*/) {
+  R50_THROW("CUDA graphs need the CUDA backend; the ", name(), " backend runs its ops as they are called");
+}
+
 std::int64_t conv_output_size(std::int64_t input, std::int64_t kernel, int stride, int padding) {
   R50_CHECK(stride > 0 && padding >= 0, "stride must be positive and padding not negative, got stride ",
             stride, " padding ", padding);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,6 +90,23 @@ class Backend {
     virtual double milliseconds(int from, int to) = 0;
   };
   virtual std::unique_ptr<Timer> make_timer(int marks);
+
+  // CUDA graphs: capture(work) records the work `work` enqueues, without running it, into a
+  // graph that replay() enqueues again, with the same kernels on the same memory, at the cost of
+  // one launch. Every address the work touched is baked in: the memory its allocations came from
+  // stays held for the graph until the CapturedWork goes (the caching allocator's capture scope),
+  // and what it read or wrote that was allocated before must outlive it, as must the backend.
+  // The work must enqueue only: no synchronize(), no copy to or from the host, no timer marks, no
+  // allocation the cache cannot serve (run it once uncaptured first). A capture that fails ends
+  // cleanly, leaves the backend usable and throws, naming why. The default, for backends whose
+  // ops run as they are called, refuses: CUDA graphs need the CUDA backend.
+  class CapturedWork {
+   public:
+    virtual ~CapturedWork() = default;
+    virtual void replay() = 0;
+  };
+  virtual bool can_capture() const { return false; }
+  virtual std::unique_ptr<CapturedWork> capture(const std::function<void()>& work);
 
   // Moving data. Sizes come from the tensor; `host` holds tensor.nbytes() bytes.
   virtual void copy_from_host(const Tensor& dst, const void* host) = 0;

@@ -40,6 +40,8 @@ std::string summary_table(const std::vector<SummaryRow>& rows);
 // loader (data_wait_ms) and the copy stream's uploads (copy_ms) follow as "overlapped": they run
 // beside the compute, so they add up with nothing. Compute alone, the step is the device phases'
 // sum, and wall_ms_per_step (the host's clock over the same steps) shows the launch overhead.
+// Under --cuda-graph the row has graph_step_ms, the whole step's device time, in place of the
+// three phases, which no mark inside a graph can split: a note says they are not available.
 // "" when the row has no phase counters.
 std::string phase_table(const SummaryRow& row);
 

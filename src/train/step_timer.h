@@ -9,20 +9,26 @@
 
 namespace r50 {
 
-// Device time of the phases of training steps, summed over the steps read so far.
+// Device time of the phases of training steps, summed over the steps read so far. A step timed
+// only as a whole (a CUDA graph replay, whose phases no mark can split) adds to whole_ms alone.
 struct StepPhases {
   std::int64_t steps = 0;
   double forward_ms = 0;    // the forward pass and the loss
   double backward_ms = 0;   // the loss's gradient and the backward pass
   double optimizer_ms = 0;  // the SGD update of every parameter
+  std::int64_t whole_steps = 0;  // of `steps`, those timed only as a whole
+  double whole_ms = 0;
 
-  double step_ms() const { return forward_ms + backward_ms + optimizer_ms; }
+  double step_ms() const { return forward_ms + backward_ms + optimizer_ms + whole_ms; }
+  // Whether the three phases cover every step, so that their means mean something.
+  bool phases_known() const { return whole_steps == 0; }
 };
 
 // Times training steps on the device with the backend's timer (CUDA events on a GPU): a mark
 // before the forward, after the loss, after the backward and after the optimiser. The marks of the
 // last `steps_in_flight` steps stay unread, so that timing never makes the host wait for the
-// device; a step's marks are read when they are needed again, or by flush().
+// device; a step's marks are read when they are needed again, or by flush(). A step with no
+// forward_done() and backward_done() between start() and finish() is timed as a whole.
 class StepTimer {
  public:
   explicit StepTimer(Backend& backend, int steps_in_flight = 4);
@@ -46,6 +52,7 @@ class StepTimer {
   int current_ = -1;              // the slot of the step being recorded
   std::int64_t started_ = 0;      // steps started
   std::vector<bool> unread_;      // per slot: marks recorded and not yet read
+  std::vector<int> phase_marks_;  // per slot: forward_done() and backward_done() calls recorded
   StepPhases totals_;
 };
 

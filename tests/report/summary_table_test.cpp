@@ -140,6 +140,21 @@ TEST(PhaseTable, ComputeAloneShowsTheWallClockInsteadOfIdleAndData) {
   EXPECT_EQ(cells_of(table, "host's wall clock"), (std::vector<std::string>{"host's wall clock", "90.78", "102.0%"}));
 }
 
+// --cuda-graph: a step is one graph launch, timed whole; the phases are said to be unavailable,
+// not shown as zeros.
+TEST(PhaseTable, ShowsACudaGraphStepWholeAndSaysThePhasesAreNotAvailable) {
+  const SummaryRow graph{"epoch/food101/fp32/bs:64/img:224", 1,
+                         {{"ms_per_step", 100.0}, {"data_wait_ms", 5.0}, {"copy_ms", 2.5}, {"graph_step_ms", 90.0}},
+                         {}};
+  const std::string table = phase_table(graph);
+  EXPECT_EQ(cells_of(table, "whole step (CUDA graph)"),
+            (std::vector<std::string>{"whole step (CUDA graph)", "90.00", "90.0%"}));
+  EXPECT_EQ(cells_of(table, "device idle"), (std::vector<std::string>{"device idle", "10.00", "10.0%"}));
+  EXPECT_TRUE(cells_of(table, "forward + loss").empty());
+  EXPECT_NE(table.find("forward, backward and optimizer: not available under --cuda-graph"), std::string::npos)
+      << table;
+}
+
 TEST(PhaseTable, IsEmptyWithoutPhaseCounters) {
   EXPECT_EQ(phase_table(SummaryRow{"x", 1, {{"ms_per_step", 10.0}}, {}}), "");
 }

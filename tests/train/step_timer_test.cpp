@@ -62,6 +62,31 @@ TEST_F(StepTimerTest, PhasesArePositiveAndFitInsideTheWallClockOfTheSteps) {
   EXPECT_GT(phases.step_ms(), 0.9 * wall_ms);
 }
 
+// A CUDA graph replay has no marks inside it: such a step counts as a whole, and its time still
+// adds to the step's.
+TEST_F(StepTimerTest, TimesAStepWithoutPhaseMarksAsAWhole) {
+  TrainStep step(*model_, SgdParams{});
+  StepTimer timer(*backend_, 2);
+  step.run(images_, labels_, &timer);
+  timer.start();
+  step.run(images_, labels_);
+  timer.finish();
+  timer.flush();
+  const StepPhases& phases = timer.totals();
+  EXPECT_EQ(phases.steps, 2);
+  EXPECT_EQ(phases.whole_steps, 1);
+  EXPECT_GT(phases.whole_ms, 0);
+  EXPECT_FALSE(phases.phases_known());
+  EXPECT_DOUBLE_EQ(phases.step_ms(), phases.forward_ms + phases.backward_ms + phases.optimizer_ms + phases.whole_ms);
+}
+
+TEST_F(StepTimerTest, RefusesAStepWithOnlyOneOfItsPhaseMarks) {
+  StepTimer timer(*backend_, 1);
+  timer.start();
+  timer.forward_done();
+  EXPECT_THROW(timer.finish(), Error);
+}
+
 TEST_F(StepTimerTest, RefusesMarksOutsideAStep) {
   StepTimer timer(*backend_, 1);
   EXPECT_THROW(timer.forward_done(), Error);

@@ -126,7 +126,10 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-void CudaBackend::synchronize() { R50_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void CudaBackend::synchronize() {
+  refuse_while_capturing("synchronize()");
+  R50_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 
 std::unique_ptr<Backend::Timer> CudaBackend::make_timer(int marks) {
   R50_CHECK(marks > 0, "make_timer: ", marks, " marks");
@@ -146,6 +149,7 @@ void CudaBackend::copy_from_host(const Tensor& dst, const void* host) {
   R50_CHECK(dst.defined() && dst.device() == device(), "copy_from_host: dst is ", dst.str(),
             " but expected a tensor on ", device().str());
   R50_CHECK(host || dst.nbytes() == 0, "copy_from_host: the host pointer is null");
+  refuse_while_capturing("copy_from_host()");
   // From pageable memory cudaMemcpyAsync returns once the bytes are staged, so the caller may
   // reuse `host` at once; from pinned memory the caller keeps it until the stream has passed.
   if (dst.nbytes()) {
@@ -157,6 +161,7 @@ void CudaBackend::copy_to_host(void* host, const Tensor& src) {
   R50_CHECK(src.defined() && src.device() == device(), "copy_to_host: src is ", src.str(),
             " but expected a tensor on ", device().str());
   R50_CHECK(host || src.nbytes() == 0, "copy_to_host: the host pointer is null");
+  refuse_while_capturing("copy_to_host()");
   if (src.nbytes()) {
     R50_CUDA_CHECK(cudaMemcpyAsync(host, src.data(), src.nbytes(), cudaMemcpyDeviceToHost, stream_));
   }
@@ -167,6 +172,7 @@ Backend::UploadTicket CudaBackend::upload(const Tensor& dst, const void* host) {
   R50_CHECK(dst.defined() && dst.device() == device(), "upload: dst is ", dst.str(),
             " but expected a tensor on ", device().str());
   R50_CHECK(host || dst.nbytes() == 0, "upload: the host pointer is null");
+  refuse_while_capturing("upload()");
   // The copy stream first waits for the compute enqueued so far, which may still read dst.
   cudaEvent_t computed = nullptr, started = nullptr, copied = nullptr;
   R50_CUDA_CHECK(cudaEventCreateWithFlags(&computed, cudaEventDisableTiming));
@@ -188,11 +194,13 @@ Backend::UploadTicket CudaBackend::upload(const Tensor& dst, const void* host) {
 
 void CudaBackend::wait_for_upload(const UploadTicket& ticket) {
   R50_CHECK(ticket.event, "wait_for_upload: the ticket was finished or never issued");
+  refuse_while_capturing("wait_for_upload()");
   R50_CUDA_CHECK(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(ticket.event), 0));
 }
 
 void CudaBackend::finish_upload(UploadTicket& ticket) {
   R50_CHECK(ticket.event, "finish_upload: the ticket was finished or never issued");
+  refuse_while_capturing("finish_upload()");
   const auto copied = static_cast<cudaEvent_t>(std::exchange(ticket.event, nullptr));
   const auto started = static_cast<cudaEvent_t>(std::exchange(ticket.started, nullptr));
   R50_CUDA_CHECK(cudaEventSynchronize(copied));

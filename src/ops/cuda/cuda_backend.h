@@ -38,6 +38,12 @@ class CudaBackend final : public Backend {
   Allocator& allocator() override { return *allocator_; }
   void synchronize() override;
   std::unique_ptr<Timer> make_timer(int marks) override;  // CUDA events on the compute stream
+  // A CUDA graph of the work, captured on the compute stream in thread-local mode (other threads,
+  // the loader's and NVML's, may go on calling CUDA meanwhile), its memory held by the caching
+  // allocator's capture scope (cuda_graph.cpp). Under capture, synchronize() and the copies to,
+  // from and through the host refuse at once, naming themselves.
+  bool can_capture() const override { return true; }
+  std::unique_ptr<CapturedWork> capture(const std::function<void()>& work) override;
 
   std::vector<ConvAlgorithmChoice> convolution_choices() const { return convolutions_->choices(); }
   // The GPU's clocks and power draw now, from NVML where it answers: read at the end of a
@@ -116,6 +122,10 @@ class CudaBackend final : public Backend {
   const float* ones(std::int64_t count);
   // Scratch for batch norm's split reductions over x (kernels::batch_norm_scratch_bytes); may be empty.
   Buffer batch_norm_scratch(const Tensor& x);
+  // Throws, naming `what`, while a capture is under way: it would wait for the device.
+  void refuse_while_capturing(const char* what) const;
+  // Ends a capture that failed part-way, dropping what it recorded; throws nothing.
+  void abandon_capture();
 
   CudaBackendOptions options_;
   DeviceInfo info_;
@@ -130,6 +140,7 @@ class CudaBackend final : public Backend {
   std::int64_t ones_count_ = 0;
   std::vector<kernels::SgdTensor> sgd_tensors_;  // sgd_step_all's table, reused from step to step
   std::unique_ptr<CudnnConvolutions> convolutions_;
+  bool capturing_ = false;
 };
 
 }  // namespace r50
