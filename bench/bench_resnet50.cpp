@@ -153,6 +153,9 @@ int main(int argc, char** argv) {
                    std::to_string(r50::GraphTrainStep::kEagerSteps + 1) +
                    " steps if shorter) and replay it for every later step: one launch per step; the "
                    "step's phases are then not timed apart; CUDA backend only");
+  app.add_flag("--unfused", options.unfused,
+               "run batch norm, the residual sum and ReLU as separate kernels instead of fused ones: the "
+               "baseline the fused kernels are measured against");
   try {
     app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
@@ -253,6 +256,7 @@ int main(int argc, char** argv) {
     if (options.repetitions > 1) std::cerr << ", " << options.repetitions << " times";
     if (options.eval) std::cerr << ", then top-1 on the test split";
     if (options.cuda_graph) std::cerr << ", each measured step one CUDA graph replay";
+    if (options.unfused) std::cerr << ", batch norm, residual sum and ReLU as separate kernels";
     std::cerr << "\n";
 
     Measurement measurement;
@@ -283,6 +287,7 @@ int main(int argc, char** argv) {
                           options.image_size, options.dataset},
                          {R50_GIT_COMMIT, R50_BUILD_TYPE});
     benchmark::AddCustomContext("cuda_graph", options.cuda_graph ? "true" : "false");
+    benchmark::AddCustomContext("fused_batch_norm_relu", options.unfused ? "false" : "true");
     r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
     {
       // Ctrl-C, or a cancelled CI job, ends the measurement between two steps; the results so far

@@ -165,6 +165,7 @@ Food101Result run_food101(Backend& backend, const Food101RunOptions& options, st
   const std::unique_ptr<Allocator> host_memory = host_memory_for(backend);
   ResNet50 model(backend, result.classes);
   model.initialize(options.seed);
+  model.set_fused_batch_norm_relu(!options.unfused);
   train(model, index, options, *host_memory, progress, result);
   if (test_index && !result.interrupted_by) {
     result.test_images = static_cast<std::int64_t>(test_index->entries.size());

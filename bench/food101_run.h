@@ -27,6 +27,7 @@ struct Food101RunOptions {
   bool progress_bar = false;  // redraw the progress in place: `progress` is a terminal
   bool eval = false;          // top-1 over the test split after the measured training
   bool cuda_graph = false;    // train through a GraphTrainStep: captured once, then replayed
+  bool unfused = false;       // batch norm, the residual sum and ReLU as separate ops (ResNet50)
 };
 
 struct Food101Result {

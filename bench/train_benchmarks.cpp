@@ -69,6 +69,7 @@ void run_train_steps(benchmark::State& state, Backend& backend, const BenchOptio
   const int batch = options.batch_size;
   ResNet50 model(backend, options.classes);
   model.initialize(options.seed);
+  model.set_fused_batch_norm_relu(!options.unfused);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
 
   const SyntheticBatch synthetic =
@@ -152,6 +153,7 @@ void run_epochs(benchmark::State& state, Backend& backend, const BenchOptions& o
   run.strict = options.strict;
   run.eval = options.eval;
   run.cuda_graph = options.cuda_graph;
+  run.unfused = options.unfused;
   run.progress_bar = isatty(fileno(stderr));
   Food101Result result;
   for (auto _ : state) {
@@ -233,6 +235,7 @@ SyntheticBatch make_synthetic_batch(Backend& backend, int batch, int size, int c
 LayerProfile profile_layers_synthetic(Backend& backend, const BenchOptions& options, int steps) {
   ResNet50 model(backend, options.classes);
   model.initialize(options.seed);
+  model.set_fused_batch_norm_relu(!options.unfused);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
   const SyntheticBatch synthetic =
       make_synthetic_batch(backend, options.batch_size, options.image_size, options.classes, options.seed);

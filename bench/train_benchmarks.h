@@ -42,6 +42,7 @@ struct BenchOptions {
   float lr = 0.0f;  // 0: 0.1·batch/256, the linear scaling rule from batch 256 at 0.1
   std::string precision = "fp32";
   bool cuda_graph = false;  // each training step after the warm-up one replay of a CUDA graph
+  bool unfused = false;     // batch norm, the residual sum and ReLU as separate ops: the fused kernels' baseline
 };
 
 // Why a measurement ended before its end, if it did. Each has its exit status (README, "Exit

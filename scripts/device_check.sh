@@ -6,7 +6,7 @@
 #     elsewhere), runs every GPU test with R50_REQUIRE_GPU=1 (a skip is a failure) and
 #     compute-sanitizer memcheck over the kernel tests.
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
-#     (batch 64, 224x224: fp32 with --profile-layers; tf32, and tf32 with --cuda-graph)
+#     (batch 64, 224x224: fp32 with --profile-layers; tf32, tf32 --unfused and tf32 --cuda-graph)
 #     on synthetic data, with no arguments, and end to end over a Food-101-layout fixture, and the
 #     PyTorch peer on the same GPU at each precision (tf32 also channels_last), with the ratios.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
@@ -138,6 +138,12 @@ bench_tf32_graph() {
     --warmup 5 --steps 20 --out "$out/bench_resnet50_tf32_graph.json"
 }
 
+# The same with batch norm, the residual sum and ReLU as separate kernels: what the fused ones save.
+bench_tf32_unfused() {
+  "$build/bench/bench_resnet50" --device cuda --precision tf32 --unfused --batch-size 64 --image-size 224 \
+    --warmup 5 --steps 20 --out "$out/bench_resnet50_tf32_unfused.json"
+}
+
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
@@ -175,6 +181,7 @@ tf32_peers = ["peer_pytorch_tf32.json", "peer_pytorch_tf32_channels_last.json"]
 for program, precision, ours, peers in [
         ("bench_resnet50", "fp32", load("bench_resnet50.json"), ["peer_pytorch.json"]),
         ("bench_resnet50", "tf32", load("bench_resnet50_tf32.json"), tf32_peers),
+        ("bench_resnet50 --unfused", "tf32", load("bench_resnet50_tf32_unfused.json"), tf32_peers),
         ("bench_resnet50 --cuda-graph", "tf32", load("bench_resnet50_tf32_graph.json"), tf32_peers)]:
     if ours is None:
         continue
@@ -191,7 +198,7 @@ EOF
 
 export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_tf32 \
-  bench_tf32_graph bench_default bench_food101 peer ratios
+  bench_tf32_unfused bench_tf32_graph bench_default bench_food101 peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -204,6 +211,7 @@ if ((perf)); then
   phase initcheck 300 initcheck
   phase bench 180 bench
   phase bench_tf32 180 bench_tf32
+  phase bench_tf32_unfused 180 bench_tf32_unfused
   phase bench_tf32_graph 180 bench_tf32_graph
   phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
