@@ -90,26 +90,43 @@ BatchNormInputs batch_norm_inputs(const Shape& shape, std::uint64_t seed) {
 // without a residual sum first (batch_norm_relu_*_training).
 enum class Epilogue { None, Relu, AddRelu };
 
-Outputs batch_norm_forward_training(const NormShape& s, Backend& backend, Epilogue epilogue) {
+// Where the full-size tensors lie: as the allocator hands them out, or one float past that, so
+// that planes of a multiple of 4 values are not 16-byte aligned and the kernels must take their
+// one-value path (kernels/batchnorm.cu) on a view, as a slice of a larger tensor would be.
+enum class Placement { Allocated, OneFloatOff };
+
+Tensor place(Stage& stage, const HostTensor<float>& host, Placement placement) {
+  if (placement == Placement::Allocated) return stage.input(host);
+  HostTensor<float> padded({host.numel() + 1});
+  std::copy(host.data(), host.data() + host.numel(), padded.data() + 1);
+  return stage.input(padded).slice(1, host.numel() + 1).reshape(host.shape());
+}
+
+Tensor place_output(Stage& stage, const Shape& shape, Placement placement) {
+  return place(stage, HostTensor<float>(shape, std::numeric_limits<float>::quiet_NaN()), placement);
+}
+
+Outputs batch_norm_forward_training(const NormShape& s, Backend& backend, Epilogue epilogue,
+                                    Placement placement = Placement::Allocated) {
   const BatchNormInputs in = batch_norm_inputs(s.x, 31);
   const std::int64_t C = s.x[1];
   const BatchNormParams params;
   Rng rng(35);
   const HostTensor<float> residual_values = uniform(s.x, rng, -2.0, 2.0);
   Stage stage(backend);
-  const Tensor& y = stage.output(s.x);
+  const Tensor y = place_output(stage, s.x, placement);
+  const Tensor x = place(stage, in.x, placement);
   const Tensor& saved_mean = stage.output({C});
   const Tensor& saved_invstd = stage.output({C});
   const Tensor& running_mean = stage.input(in.running_mean);
   const Tensor& running_var = stage.input(in.running_var);
   if (epilogue == Epilogue::None) {
-    backend.batch_norm_forward_training(stage.input(in.x), stage.input(in.gamma), stage.input(in.beta),
-                                        running_mean, running_var, y, saved_mean, saved_invstd, params);
+    backend.batch_norm_forward_training(x, stage.input(in.gamma), stage.input(in.beta), running_mean, running_var,
+                                        y, saved_mean, saved_invstd, params);
   } else {
-    const Tensor residual = epilogue == Epilogue::AddRelu ? stage.input(residual_values) : Tensor();
-    backend.batch_norm_relu_forward_training(stage.input(in.x), stage.input(in.gamma), stage.input(in.beta),
-                                             running_mean, running_var, residual, y, saved_mean, saved_invstd,
-                                             params);
+    const Tensor residual = epilogue == Epilogue::AddRelu ? place(stage, residual_values, placement) : Tensor();
+    backend.batch_norm_relu_forward_training(x, stage.input(in.gamma), stage.input(in.beta), running_mean,
+                                             running_var, residual, y, saved_mean, saved_invstd, params);
   }
 
   // Channel c, with count values, exact mean and biased variance, M = max|x| and the condition
@@ -216,7 +233,8 @@ GradientSums gradient_sums(const HostTensor<float>& x, const HostTensor<float>& 
   return sums;
 }
 
-Outputs batch_norm_backward_training(const NormShape& s, Backend& backend, Epilogue epilogue) {
+Outputs batch_norm_backward_training(const NormShape& s, Backend& backend, Epilogue epilogue,
+                                     Placement placement = Placement::Allocated) {
   BatchNormInputs in = batch_norm_inputs(s.x, 33);
   const std::int64_t C = s.x[1];
   // The saved statistics as the forward leaves them: exact, rounded once to fp32.
@@ -249,16 +267,17 @@ Outputs batch_norm_backward_training(const NormShape& s, Backend& backend, Epilo
     }
   }
   Stage stage(backend);
-  const Tensor& dx = stage.output(s.x);
+  const Tensor dx = place_output(stage, s.x, placement);
   const Tensor& dgamma = stage.output({C});
   const Tensor& dbeta = stage.output({C});
-  const Tensor dresidual = epilogue == Epilogue::AddRelu ? stage.output(s.x) : Tensor();
+  const Tensor dresidual = epilogue == Epilogue::AddRelu ? place_output(stage, s.x, placement) : Tensor();
+  const Tensor x = place(stage, in.x, placement), dy = place(stage, in.dy, placement);
   if (epilogue == Epilogue::None) {
-    backend.batch_norm_backward_training(stage.input(in.x), stage.input(in.dy), stage.input(in.gamma),
-                                         stage.input(saved_mean), stage.input(saved_invstd), dx, dgamma, dbeta);
+    backend.batch_norm_backward_training(x, dy, stage.input(in.gamma), stage.input(saved_mean),
+                                         stage.input(saved_invstd), dx, dgamma, dbeta);
   } else {
-    backend.batch_norm_relu_backward_training(stage.input(in.x), stage.input(y), stage.input(in.dy),
-                                              stage.input(in.gamma), stage.input(in.beta), stage.input(saved_mean),
+    backend.batch_norm_relu_backward_training(x, place(stage, y, placement), dy, stage.input(in.gamma),
+                                              stage.input(in.beta), stage.input(saved_mean),
                                               stage.input(saved_invstd), dx, dresidual, dgamma, dbeta);
   }
   // γ = γ(count). dbeta = Σ dy: the GPU's fp32 sum is within γ·Σ|dy|, and each backend rounds the
@@ -345,6 +364,17 @@ std::vector<Row> batch_norm_rows() {
     rows.push_back({"BatchNormBackwardInference" + name, s.odd,
                     [s](Backend& b) { return batch_norm_backward_inference(s, b); }});
   }
+  // Planes of 64 values one float off 16-byte alignment: the one-value path on views.
+  const NormShape offset{"OneFloatOff", {3, 8, 8, 8}, true};
+  rows.push_back({"BatchNormAddReluForwardTrainingOneFloatOff", true, [offset](Backend& b) {
+                    return batch_norm_forward_training(offset, b, Epilogue::AddRelu, Placement::OneFloatOff);
+                  }});
+  rows.push_back({"BatchNormReluBackwardTrainingOneFloatOff", true, [offset](Backend& b) {
+                    return batch_norm_backward_training(offset, b, Epilogue::Relu, Placement::OneFloatOff);
+                  }});
+  rows.push_back({"BatchNormAddReluBackwardTrainingOneFloatOff", true, [offset](Backend& b) {
+                    return batch_norm_backward_training(offset, b, Epilogue::AddRelu, Placement::OneFloatOff);
+                  }});
   return rows;
 }
 
