@@ -125,7 +125,8 @@ class LayerCall {
     const LayerShape& l = layer_;
     switch (l.op) {
       case LayerOp::ConvForward: return b.conv2d_forward(operand(0), operand(1), operand(2), l.conv);
-      case LayerOp::ConvBackwardData: return b.conv2d_backward_data(operand(0), operand(1), operand(2), l.conv);
+      case LayerOp::ConvBackwardData:
+        return b.conv2d_backward_data(operand(0), operand(1), operand(2), l.conv, l.accumulate);
       case LayerOp::ConvBackwardFilter: return b.conv2d_backward_filter(operand(0), operand(1), operand(2), l.conv);
       case LayerOp::BatchNormForward:
         return b.batch_norm_forward_training(operand(0), operand(1), operand(2), operand(3), operand(4), operand(5),

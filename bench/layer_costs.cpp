@@ -26,9 +26,10 @@ double layer_min_bytes(const LayerShape& layer) {
   const double x = bytes_of(layer.x);
   switch (layer.op) {
     case LayerOp::ConvForward:         // reads x and w, writes y
-    case LayerOp::ConvBackwardData:    // reads dy and w, writes dx
+    case LayerOp::ConvBackwardData:    // reads dy and w, writes dx (and reads it first, accumulating)
     case LayerOp::ConvBackwardFilter:  // reads x and dy, writes dw
-      return x + bytes_of(layer.w) + bytes_of(conv2d_output_shape(layer.x, layer.w, layer.conv));
+      return x + bytes_of(layer.w) + bytes_of(conv2d_output_shape(layer.x, layer.w, layer.conv)) +
+             (layer.accumulate ? x : 0);
     case LayerOp::BatchNormForward:
       // No y can be written before the statistics have seen all of x, and at ResNet-50's sizes x
       // does not stay on the chip between the two passes: x is read twice, y written once. (Where

@@ -10,9 +10,9 @@ namespace {
 
 bool same_call(const LayerShape& a, const LayerShape& b) {
   return std::tie(a.op, a.x, a.w, a.conv.stride, a.conv.padding, a.pool.kernel, a.pool.stride, a.pool.padding,
-                  a.in_place) ==
+                  a.in_place, a.accumulate) ==
          std::tie(b.op, b.x, b.w, b.conv.stride, b.conv.padding, b.pool.kernel, b.pool.stride, b.pool.padding,
-                  b.in_place);
+                  b.in_place, b.accumulate);
 }
 
 LayerShape call_of(LayerOp op, const Shape& x) {
@@ -53,10 +53,12 @@ class LayerTrace final : public Backend {
     inner_.conv2d_forward(x, w, y, params);
     note(convolution_of(LayerOp::ConvForward, x.shape(), w.shape(), params));
   }
-  void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
-                            const Conv2dParams& params) override {
-    inner_.conv2d_backward_data(dy, w, dx, params);
-    note(convolution_of(LayerOp::ConvBackwardData, dx.shape(), w.shape(), params));
+  void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx, const Conv2dParams& params,
+                            bool accumulate) override {
+    inner_.conv2d_backward_data(dy, w, dx, params, accumulate);
+    LayerShape layer = convolution_of(LayerOp::ConvBackwardData, dx.shape(), w.shape(), params);
+    layer.accumulate = accumulate;
+    note(layer);
   }
   void conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                               const Conv2dParams& params) override {
@@ -240,7 +242,7 @@ std::string layer_shape_label(const LayerShape& layer) {
     case LayerOp::ConvBackwardFilter:
       return label + "_K" + std::to_string(layer.w[0]) + "_R" + std::to_string(layer.w[2]) + "_S" +
              std::to_string(layer.w[3]) + "_stride" + std::to_string(layer.conv.stride) + "_pad" +
-             std::to_string(layer.conv.padding);
+             std::to_string(layer.conv.padding) + (layer.accumulate ? "_accumulate" : "");
     case LayerOp::MaxPoolForward:
     case LayerOp::MaxPoolBackward:
       return label + "_R" + std::to_string(layer.pool.kernel) + "_stride" + std::to_string(layer.pool.stride) +

@@ -40,6 +40,7 @@ struct LayerShape {
   Conv2dParams conv;   // convolutions
   Pool2dParams pool;   // max pooling
   bool in_place = false;  // ReLU and add: the output is the (first) input, as the model calls them
+  bool accumulate = false;  // convolution backward-data: adds into dx, where a block's two paths meet
   int calls_per_step = 0;
 };
 
@@ -54,8 +55,8 @@ std::vector<LayerShape> training_step_layers(int batch, int image_size, int clas
 std::string layer_op_name(LayerOp op);
 
 // The shape part of a benchmark's name: "C64_H56_K256_R1_S1_stride1_pad0" for a convolution
-// (W is added after H where it differs), "C256_H56" for batch norm (fused or not), ReLU and add (with
-// "_inplace" where the output is the input), "C64_H112_R3_stride2_pad1" for max pooling,
+// (W is added after H where it differs; "_accumulate" where a backward-data adds into dx),
+// "C256_H56" for batch norm (fused or not), ReLU and add (with "_inplace" where the output is the input), "C64_H112_R3_stride2_pad1" for max pooling,
 // "C2048_H7" for global average pooling.
 std::string layer_shape_label(const LayerShape& layer);
 

@@ -56,7 +56,7 @@ void RecordingBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Te
   check_conv2d_forward(x, w, y, params, device());
 }
 void RecordingBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
-                                            const Conv2dParams& params) {
+                                            const Conv2dParams& params, bool /*accumulate*/) {
   check_conv2d_backward_data(dy, w, dx, params, device());
 }
 void RecordingBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,

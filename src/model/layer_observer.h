@@ -10,9 +10,9 @@ enum class Pass { Forward, Backward };
 // Told where each layer's work begins and ends, in the order that work is enqueued, with
 // torchvision's module names ("layer1.0.conv1"; "layer1.0.relu" for the block's three ReLUs, which
 // torchvision also shares; "layer1.0.add" for the residual sum). Where batch norm runs fused with
-// the ReLU (and the sum) after it, the fused op is the batch norm's ("layer1.0.bn3"), and only the
-// backward's shortcut sum is left to "layer1.0.add". The per-layer profile
-// (train/layer_profile.h) records device-timer marks there.
+// the ReLU (and the sum) after it, the fused op is the batch norm's ("layer1.0.bn3"), and the
+// backward's sum is the convolutions' that add into their input's gradient: no ReLU or add is
+// then observed. The per-layer profile (train/layer_profile.h) records device-timer marks there.
 class LayerObserver {
  public:
   virtual ~LayerObserver() = default;

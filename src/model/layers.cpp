@@ -18,10 +18,11 @@ void Conv2d::forward(Backend& backend, const Tensor& x, const Tensor& y) const {
            [&] { backend.conv2d_forward(x, weight_->value, y, params_); });
 }
 
-void Conv2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) const {
+void Conv2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                      bool accumulate_dx) const {
   observed(state_->observer(), name_, Pass::Backward, [&] {
     backend.conv2d_backward_filter(x, dy, weight_->grad, params_);
-    if (dx.defined()) backend.conv2d_backward_data(dy, weight_->value, dx, params_);
+    if (dx.defined()) backend.conv2d_backward_data(dy, weight_->value, dx, params_, accumulate_dx);
   });
 }
 

@@ -20,8 +20,10 @@ class Conv2d {
 
   Shape output_shape(const Shape& x) const;
   void forward(Backend& backend, const Tensor& x, const Tensor& y) const;
-  // Writes the weight's gradient, and dx unless dx is undefined (the first layer needs none).
-  void backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) const;
+  // Writes the weight's gradient, and dx unless dx is undefined (the first layer needs none); with
+  // `accumulate_dx`, adds to dx instead, as where a residual block's two paths meet.
+  void backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx,
+                bool accumulate_dx = false) const;
 
   Parameter& weight() const { return *weight_; }
   int fan_out() const;  // out_channels · kernel², what kaiming_normal_(mode="fan_out") uses

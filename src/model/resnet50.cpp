@@ -79,9 +79,14 @@ void Bottleneck::forward(Backend& backend, const Tensor& x, BatchNormMode mode) 
 }
 
 void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout, const Tensor& dx) {
-  LayerObserver* observer = state_->observer();
   // The gradient at the sum, before the final ReLU, flows to both the main path and the shortcut.
-  const OwnedTensor dsum = make_activation(backend, out_.shape());
+  // Fused, the sum of the two paths' input gradients costs no pass of its own: with an identity
+  // shortcut, bn3's backward writes the gradient at the sum straight into dx and conv1 adds its
+  // own to it; with a downsample, the shortcut's convolution adds its to conv1's.
+  const bool fused = state_->fused_batch_norm_relu();
+  const bool into_dx = fused && !downsample_conv_;
+  const OwnedTensor dsum_apart = into_dx ? OwnedTensor() : make_activation(backend, out_.shape());
+  const Tensor& dsum = into_dx ? dx : dsum_apart.tensor();
   OwnedTensor dc = make_activation(backend, c3_.shape());
   bn3_.backward_relu(backend, c3_, out_, dout, dc, dsum, relu_name_);
   OwnedTensor da = make_activation(backend, a2_.shape());
@@ -95,16 +100,21 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
   dc = make_activation(backend, c1_.shape());
   bn1_.backward_relu(backend, c1_, a1_, da, dc, Tensor(), relu_name_);
   da = {};
-  conv1_.backward(backend, x, dc, dx);
+  conv1_.backward(backend, x, dc, dx, /*accumulate_dx=*/into_dx);
   dc = {};
 
+  LayerObserver* observer = state_->observer();
   if (downsample_conv_) {
     const OwnedTensor dcd = make_activation(backend, cd_.shape());
     downsample_bn_->backward(backend, cd_, dsum, dcd);
-    const OwnedTensor dshortcut = make_activation(backend, x.shape());
-    downsample_conv_->backward(backend, x, dcd, dshortcut);
-    observed(observer, add_name_, Pass::Backward, [&] { backend.add(dx, dshortcut, dx); });
-  } else {
+    if (fused) {
+      downsample_conv_->backward(backend, x, dcd, dx, /*accumulate_dx=*/true);
+    } else {
+      const OwnedTensor dshortcut = make_activation(backend, x.shape());
+      downsample_conv_->backward(backend, x, dcd, dshortcut);
+      observed(observer, add_name_, Pass::Backward, [&] { backend.add(dx, dshortcut, dx); });
+    }
+  } else if (!fused) {
     observed(observer, add_name_, Pass::Backward, [&] { backend.add(dx, dsum, dx); });
   }
 

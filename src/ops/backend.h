@@ -132,11 +132,12 @@ class Backend {
   virtual void finish_upload(UploadTicket& ticket) = 0;
 
   // Convolution. x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q] with P, Q from
-  // conv2d_output_shape. Each overwrites its output (no accumulation).
+  // conv2d_output_shape. Each overwrites its output, but the backward-data adds its result to dx
+  // with `accumulate`: a residual block's input gradient is the sum of two paths' (cuDNN's beta).
   virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                               const Conv2dParams& params) = 0;
   virtual void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
-                                    const Conv2dParams& params) = 0;
+                                    const Conv2dParams& params, bool accumulate) = 0;
   virtual void conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                       const Conv2dParams& params) = 0;
 

@@ -1,5 +1,6 @@
 // The convolution and fully connected rows of the CUDA-against-CPU table: the ops that sum long
 // dot products, whose tolerances come from the magnitudes of their terms.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -66,16 +67,21 @@ Outputs conv_forward(const ConvShape& c, Backend& backend) {
   return {{"y", stage.read(y), conv_tolerance(magnitude, c.w[1] * c.w[2] * c.w[3])}};
 }
 
-Outputs conv_backward_data(const ConvShape& c, Backend& backend) {
+// Overwriting dx, or accumulating into what it held (one more term per element).
+Outputs conv_backward_data(const ConvShape& c, Backend& backend, bool accumulate) {
   Rng rng(12);
   const auto dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng), w = uniform(c.w, rng);
+  const auto before = uniform(c.x, rng);
   Stage stage(backend);
-  const Tensor& dx = stage.output(c.x);
-  backend.conv2d_backward_data(stage.input(dy), stage.input(w), dx, c.params);
+  const Tensor& dx = accumulate ? stage.input(before) : stage.output(c.x);
+  backend.conv2d_backward_data(stage.input(dy), stage.input(w), dx, c.params, accumulate);
   HostTensor<float> magnitude(c.x);
-  cpu().conv2d_backward_data(absolute(dy).view(), absolute(w).view(), magnitude.view(), c.params);
+  cpu().conv2d_backward_data(absolute(dy).view(), absolute(w).view(), magnitude.view(), c.params, false);
+  if (accumulate) {
+    for (std::int64_t i = 0; i < magnitude.numel(); ++i) magnitude[i] += std::abs(before[i]);
+  }
   // A dx element gathers at most one product per (k, r, s).
-  return {{"dx", stage.read(dx), conv_tolerance(magnitude, c.w[0] * c.w[2] * c.w[3])}};
+  return {{"dx", stage.read(dx), conv_tolerance(magnitude, c.w[0] * c.w[2] * c.w[3] + (accumulate ? 1 : 0))}};
 }
 
 Outputs conv_backward_filter(const ConvShape& c, Backend& backend) {
@@ -150,7 +156,9 @@ std::vector<Row> convolution_rows() {
     const std::string name = c.name;
     rows.push_back({"Conv2dForward" + name, c.odd, [c](Backend& b) { return conv_forward(c, b); }});
     rows.push_back(
-        {"Conv2dBackwardData" + name, c.odd, [c](Backend& b) { return conv_backward_data(c, b); }});
+        {"Conv2dBackwardData" + name, c.odd, [c](Backend& b) { return conv_backward_data(c, b, false); }});
+    rows.push_back({"Conv2dBackwardDataAccumulate" + name, c.odd,
+                    [c](Backend& b) { return conv_backward_data(c, b, true); }});
     rows.push_back({"Conv2dBackwardFilter" + name, c.odd,
                     [c](Backend& b) { return conv_backward_filter(c, b); }});
   }

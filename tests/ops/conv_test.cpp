@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -66,7 +67,7 @@ TEST_P(Conv2dMatchesOracle, BackwardData) {
   const auto dy = reference::uniform<float>(y_shape(), rng);
   const auto w = reference::uniform<float>(c.w, rng);
   HostTensor<float> dx(c.x, 7.0f);
-  cpu().conv2d_backward_data(dy.view(), w.view(), dx.view(), c.params);
+  cpu().conv2d_backward_data(dy.view(), w.view(), dx.view(), c.params, false);
 
   const auto dy64 = dy.cast<double>(), w64 = w.cast<double>();
   const auto expected = reference::conv2d_backward_data(dy64, w64, c.x, c.params);
@@ -74,6 +75,27 @@ TEST_P(Conv2dMatchesOracle, BackwardData) {
                                                          reference::abs_values(w64), c.x, c.params);
   // Each dx element gathers at most one product per (k, r, s).
   EXPECT_TRUE(reference::sum_close(dx, expected, magnitude, c.w[0] * c.w[2] * c.w[3]));
+}
+
+// Accumulating adds the result to what dx held: one more term in each element's sum.
+TEST_P(Conv2dMatchesOracle, BackwardDataAccumulates) {
+  const ConvCase& c = GetParam();
+  Rng rng(4);
+  const auto dy = reference::uniform<float>(y_shape(), rng);
+  const auto w = reference::uniform<float>(c.w, rng);
+  const auto before = reference::uniform<float>(c.x, rng);
+  HostTensor<float> dx = before;
+  cpu().conv2d_backward_data(dy.view(), w.view(), dx.view(), c.params, true);
+
+  const auto dy64 = dy.cast<double>(), w64 = w.cast<double>(), before64 = before.cast<double>();
+  auto expected = reference::conv2d_backward_data(dy64, w64, c.x, c.params);
+  auto magnitude = reference::conv2d_backward_data(reference::abs_values(dy64), reference::abs_values(w64), c.x,
+                                                   c.params);
+  for (std::int64_t i = 0; i < expected.numel(); ++i) {
+    expected[i] += before64[i];
+    magnitude[i] += std::abs(before64[i]);
+  }
+  EXPECT_TRUE(reference::sum_close(dx, expected, magnitude, c.w[0] * c.w[2] * c.w[3] + 1));
 }
 
 TEST_P(Conv2dMatchesOracle, BackwardFilter) {
@@ -132,7 +154,7 @@ TEST(Conv2dScratch, PointwiseStride1UsesNone) {
   auto backend = make_cpu_backend(1);
   HostTensor<float> x({2, 4, 6, 6}, 1.0f), w({5, 4, 1, 1}, 1.0f), y({2, 5, 6, 6}), dx({2, 4, 6, 6});
   backend->conv2d_forward(x.view(), w.view(), y.view(), {1, 0});
-  backend->conv2d_backward_data(y.view(), w.view(), dx.view(), {1, 0});
+  backend->conv2d_backward_data(y.view(), w.view(), dx.view(), {1, 0}, false);
   backend->conv2d_backward_filter(x.view(), y.view(), w.view(), {1, 0});
   EXPECT_EQ(backend->allocator().stats().peak_allocated_bytes, 0u);
 }
@@ -183,7 +205,7 @@ TEST(Conv2dChecks, BackwardDataChecksDyAgainstDxAndW) {
   HostTensor<float> dy({2, 4, 4, 4}), w({4, 3, 3, 3}), dx({2, 3, 8, 8});
   EXPECT_TRUE(throws_naming(
       [&] {
-        cpu().conv2d_backward_data(dy.view(), w.view(), dx.view(), {1, 1});
+        cpu().conv2d_backward_data(dy.view(), w.view(), dx.view(), {1, 1}, false);
       },
       {"conv2d_backward_data", "dy", "[2, 4, 4, 4]", "[2, 4, 8, 8]"}));
 }

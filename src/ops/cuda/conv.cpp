@@ -11,9 +11,9 @@ void CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor&
 }
 
 void CudaBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
-                                       const Conv2dParams& params) {
+                                       const Conv2dParams& params, bool accumulate) {
   check_conv2d_backward_data(dy, w, dx, params, device());
-  convolutions_->backward_data(dy, w, dx, params);
+  convolutions_->backward_data(dy, w, dx, params, accumulate);
 }
 
 void CudaBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,

@@ -61,7 +61,7 @@ class CudaBackend final : public Backend {
   void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                       const Conv2dParams& params) override;
   void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
-                            const Conv2dParams& params) override;
+                            const Conv2dParams& params, bool accumulate) override;
   void conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                               const Conv2dParams& params) override;
 

@@ -40,7 +40,9 @@ class CudnnConvolutions {
 
   // Shapes are checked by the caller (op_checks.h).
   void forward(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& params);
-  void backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx, const Conv2dParams& params);
+  // With `accumulate`, dx += the result (cuDNN's beta = 1).
+  void backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx, const Conv2dParams& params,
+                     bool accumulate);
   void backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw, const Conv2dParams& params);
 
   std::vector<ConvAlgorithmChoice> choices() const;  // in the order shapes were first seen
