@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -83,24 +82,13 @@ std::vector<HostEntry> step(Backend& backend, const std::vector<HostEntry>& entr
   return after;
 }
 
-::testing::AssertionResult bitwise_equal(const HostTensor<float>& actual,
-                                         const HostTensor<float>& expected) {
-  if (actual.shape() == expected.shape() &&
-      std::memcmp(actual.data(), expected.data(), sizeof(float) * actual.numel()) == 0) {
-    return ::testing::AssertionSuccess();
-  }
-  const ::testing::AssertionResult close = reference::all_close(actual, expected, 0.0, 0.0);
-  return ::testing::AssertionFailure()
-         << (close ? "equal values, different bits" : close.message());
-}
-
 ::testing::AssertionResult same_entries(const std::vector<HostEntry>& actual,
                                         const std::vector<HostEntry>& expected) {
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    if (auto equal = bitwise_equal(actual[i].param, expected[i].param); !equal) {
+    if (auto equal = reference::bitwise_equal(actual[i].param, expected[i].param); !equal) {
       return ::testing::AssertionFailure() << "param of entry " << i << ": " << equal.message();
     }
-    if (auto equal = bitwise_equal(actual[i].buffer, expected[i].buffer); !equal) {
+    if (auto equal = reference::bitwise_equal(actual[i].buffer, expected[i].buffer); !equal) {
       return ::testing::AssertionFailure() << "buffer of entry " << i << ": " << equal.message();
     }
   }
@@ -243,7 +231,7 @@ void expect_refused_as_sgd_step(const SgdTensors& bad, const std::vector<std::st
   }
   EXPECT_EQ(message_of([&] { cuda().sgd_step_all(tensors, {}); }), expected);
   for (std::size_t i = 0; i < good.size(); ++i) {
-    EXPECT_TRUE(bitwise_equal(stage.read(tensors[i].param), good[i].param)) << "entry " << i;
+    EXPECT_TRUE(reference::bitwise_equal(stage.read(tensors[i].param), good[i].param)) << "entry " << i;
   }
 }
 

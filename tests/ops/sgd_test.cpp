@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <ostream>
 #include <vector>
 
@@ -159,17 +158,6 @@ std::vector<SgdTensors> sgd_tensors(const std::vector<SgdEntry>& entries) {
   return tensors;
 }
 
-::testing::AssertionResult bitwise_equal(const HostTensor<float>& actual,
-                                         const HostTensor<float>& expected) {
-  if (actual.shape() == expected.shape() &&
-      std::memcmp(actual.data(), expected.data(), sizeof(float) * actual.numel()) == 0) {
-    return ::testing::AssertionSuccess();
-  }
-  const ::testing::AssertionResult close = reference::all_close(actual, expected, 0.0, 0.0);
-  return ::testing::AssertionFailure()
-         << (close ? "equal values, different bits" : close.message());
-}
-
 struct SgdVariant {
   const char* name;
   SgdParams params;
@@ -189,8 +177,8 @@ TEST_P(SgdStepAll, EqualsSgdStepOnEachEntry) {
   }
   cpu().sgd_step_all(sgd_tensors(actual), params);
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_TRUE(bitwise_equal(actual[i].param, expected[i].param)) << "param of entry " << i;
-    EXPECT_TRUE(bitwise_equal(actual[i].buffer, expected[i].buffer)) << "buffer of entry " << i;
+    EXPECT_TRUE(reference::bitwise_equal(actual[i].param, expected[i].param)) << "param of entry " << i;
+    EXPECT_TRUE(reference::bitwise_equal(actual[i].buffer, expected[i].buffer)) << "buffer of entry " << i;
   }
 }
 
@@ -211,7 +199,7 @@ TEST(SgdStepAllChecks, AMismatchedEntryThrowsAsSgdStepAndUpdatesNothing) {
   EXPECT_TRUE(throws_naming([&] { cpu().sgd_step_all(sgd_tensors(entries), {}); },
                             {"sgd_step", "grad", "[3, 2]", "[2, 3]"}));
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    EXPECT_TRUE(bitwise_equal(entries[i].param, before[i].param)) << "param of entry " << i;
+    EXPECT_TRUE(reference::bitwise_equal(entries[i].param, before[i].param)) << "param of entry " << i;
   }
 }
 

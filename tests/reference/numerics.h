@@ -1,5 +1,5 @@
 // defines: HostTensor, fill_uniform, uniform, abs_values, max_abs, norm2, dot, relative_error,
-//          all_close, kF32UnitRoundoff, fp32_roundings, fp32_sum_error_bound, fp64_sum_error_bound,
+//          all_close, bitwise_equal, kF32UnitRoundoff, fp32_roundings, fp32_sum_error_bound, fp64_sum_error_bound,
 //          sum_close, numerical_gradient, gradient_close
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <utility>
@@ -166,6 +167,18 @@ template <typename A, typename B>
   return ::testing::AssertionFailure()
          << failures << " of " << actual.numel() << " elements differ beyond atol " << atol
          << " + rtol " << rtol << "·|expected|; the first:" << shown.str();
+}
+
+// Passes when both hold the same bits (so -0 differs from 0, and a NaN can match itself);
+// otherwise says whether the values were equal all the same, or shows the first differences.
+template <typename T>
+::testing::AssertionResult bitwise_equal(const HostTensor<T>& actual, const HostTensor<T>& expected) {
+  if (actual.shape() == expected.shape() &&
+      std::memcmp(actual.data(), expected.data(), sizeof(T) * static_cast<std::size_t>(actual.numel())) == 0) {
+    return ::testing::AssertionSuccess();
+  }
+  const ::testing::AssertionResult close = all_close(actual, expected, 0.0, 0.0);
+  return ::testing::AssertionFailure() << (close ? "equal values, different bits" : close.message());
 }
 
 // fp32's unit roundoff: a correctly rounded operation has relative error at most u = 2^-24.
