@@ -29,6 +29,14 @@ CONTEXT = [("device", lambda run: run.get("device")),
            ("precision", lambda run: run.get("precision")),
            ("image_size", lambda run: run.get("image_size")),
            ("dataset", lambda run: run.get("dataset"))]
+# How the step ran, which newer results record: (key, what a run that does not record it ran). A run
+# from before --cuda-graph ran without a graph; one from before the fused kernels has no fusion to
+# choose, and comparing it with a fused run measures the code, so it is not refused (None).
+EXECUTION = [("cuda_graph", "false"), ("fused_batch_norm_relu", None)]
+
+
+def execution(run, key, default):
+    return run.get(key) or default
 RULE = ("A figure regresses when it is worse than the baseline's by more than allowed = max(T, %d*sqrt(cv_b^2 + "
         "cv_c^2)) percent of the baseline, where T is the threshold (--threshold-percent for that figure, else "
         "--default-threshold-percent) and cv_b, cv_c are the coefficients of variation of baseline and current "
@@ -71,6 +79,10 @@ def refusal(baseline, current):
                 "DESIGN.md's context keys says so; --ignore-context compares anyway" % "; ".join(missing))
     differences = ["%s (baseline %s, current %s)" % (label, read(baseline), read(current))
                    for label, read in CONTEXT if read(baseline) != read(current)]
+    for key, default in EXECUTION:
+        ran = execution(baseline, key, default), execution(current, key, default)
+        if None not in ran and ran[0] != ran[1]:
+            differences.append("%s (baseline %s, current %s)" % ((key,) + ran))
     if differences:
         return "the runs differ in %s; --ignore-context compares anyway" % ", ".join(differences)
     return None
@@ -127,7 +139,7 @@ def main():
                         help="threshold for every figure, or for one (e.g. peak_reserved_bytes=1); repeatable")
     parser.add_argument("--ignore-context", action="store_true",
                         help="compare runs whose device, batch, precision, image size or dataset differ or "
-                             "are not recorded")
+                             "are not recorded, or that ran with and without --cuda-graph or --unfused")
     args = parser.parse_args()
     if args.default_threshold_percent < 0:
         parser.error("--default-threshold-percent cannot be negative")

@@ -159,6 +159,29 @@ def different_batch_in_name(case):
     expect("no benchmark in common" in stderr and "bs:4" in stderr, "the refusal must name the benchmarks")
 
 
+def different_execution(case):
+    baseline = case.results(3)
+    graph = copy.deepcopy(baseline)
+    graph["context"]["cuda_graph"] = "true"
+    status, _, stderr = case.run("check_regression.py", case.write(baseline, "baseline.json"),
+                                 case.write(graph, "graph.json"))
+    expect(status == 2 and "cuda_graph (baseline false, current true)" in stderr,
+           "a graph run against one without must be refused, naming the setting; a run that does not record "
+           "cuda_graph ran without a graph")
+    fused, unfused = copy.deepcopy(baseline), copy.deepcopy(baseline)
+    fused["context"]["fused_batch_norm_relu"] = "true"
+    unfused["context"]["fused_batch_norm_relu"] = "false"
+    status, _, stderr = case.run("check_regression.py", case.write(fused, "fused.json"),
+                                 case.write(unfused, "unfused.json"))
+    expect(status == 2 and "fused_batch_norm_relu (baseline true, current false)" in stderr,
+           "a fused run against an --unfused one must be refused")
+    older = copy.deepcopy(baseline)
+    older["context"].pop("fused_batch_norm_relu", None)
+    status, stdout, _ = case.run("check_regression.py", case.write(older, "older.json"), case.write(fused, "fused.json"))
+    expect(status == 0 and "no regression" in stdout,
+           "a run from before the fused kernels against a fused one measures the code: compared, not refused")
+
+
 def missing_context(case):
     document = case.results(3)
     for key in CPU_RUN_CONTEXT:
@@ -237,8 +260,8 @@ def bad_files(case):
 
 CASES = {function.__name__: function for function in [
     against_itself, planted_slowdown, within_spread, beyond_spread, different_batch_in_context,
-    different_batch_in_name, missing_context, single_repetition, compare_table_and_chart, compare_warns_on_batch,
-    bad_files]}
+    different_batch_in_name, different_execution, missing_context, single_repetition, compare_table_and_chart,
+    compare_warns_on_batch, bad_files]}
 
 
 def main():
