@@ -222,7 +222,6 @@ struct CudnnConvolutions::Impl {
   bool benchmark;
   bool tensor_cores;  // tf32
   cudnnHandle_t handle = nullptr;
-  Buffer workspace;
   std::map<PlanKey, std::unique_ptr<Plan>> plans;
   std::vector<const Plan*> order;  // plans in the order they were made, for reports
 
@@ -239,11 +238,11 @@ struct CudnnConvolutions::Impl {
     if (handle) cudnnDestroy(handle);
   }
 
-  // The shared workspace, grown (never shrunk) to at least `bytes`.
-  void* workspace_of(std::size_t bytes) {
-    if (bytes > workspace.bytes()) workspace = Buffer(allocator, bytes);
-    return workspace.data();
-  }
+  // A call's workspace, from the allocator for that call alone: released as soon as the call is
+  // enqueued, which is safe because its next user is on the same stream, after it. Kept between
+  // calls, the largest workspace (300 MiB in tf32 at batch 64) would sit beside the activations at
+  // their peak; per call, only the one the running convolution needs does.
+  Buffer workspace_of(std::size_t bytes) { return Buffer(allocator, bytes); }
 
   // The plan for the shape, chosen on first use. Timing candidates (benchmark) writes the output:
   // where it holds a sum to add to (`keep_output`), they write into a scratch copy instead.
@@ -291,9 +290,9 @@ struct CudnnConvolutions::Impl {
           largest = std::max(largest, bytes);
         }
       }
-      void* scratch = workspace_of(largest);
+      const Buffer scratch = workspace_of(largest);
       R50_CUDNN_CHECK(Api::find(handle, plan.descriptors, operands, Api::kAlgorithms, &got, perf,
-                                scratch, largest));
+                                scratch.data(), largest));
     }
     for (int i = 0; i < got; ++i) {
       std::size_t bytes = 0;
@@ -343,9 +342,9 @@ struct CudnnConvolutions::Impl {
       return;
     }
     const Plan& chosen = plan<D>(x, w, y, params, operands, beta != 0.0f);
-    void* scratch = workspace_of(chosen.workspace_bytes);
+    const Buffer scratch = workspace_of(chosen.workspace_bytes);
     R50_CUDNN_CHECK(Api::run(handle, chosen.descriptors, operands,
-                             static_cast<typename Api::Algo>(chosen.algorithm), scratch,
+                             static_cast<typename Api::Algo>(chosen.algorithm), scratch.data(),
                              chosen.workspace_bytes, beta));
   }
 };

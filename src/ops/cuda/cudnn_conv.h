@@ -28,8 +28,8 @@ struct ConvAlgorithmChoice {
 // Every convolution of the CUDA backend, through cuDNN (its legacy descriptor API, fp32 NCHW with
 // CUDNN_FMA_MATH: IEEE fp32, no TF32; or, asked for, TF32 on tensor cores). This class and cudnn_conv.cpp are the only places that see
 // cuDNN. An algorithm is chosen once per shape and direction, by cuDNN's heuristics or, with
-// `benchmark`, by timing the candidates, and cached with its descriptors. The workspace comes from
-// `allocator` and is kept, growing to the largest an algorithm has asked for.
+// `benchmark`, by timing the candidates, and cached with its descriptors. Each call takes its
+// workspace from `allocator` and gives it back once the call is enqueued.
 class CudnnConvolutions {
  public:
   // `tf32`: cuDNN's tensor-op math for the same fp32 tensors (compute capability 8.0 and newer).
