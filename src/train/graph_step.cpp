@@ -10,14 +10,8 @@ GraphTrainStep::GraphTrainStep(TrainStep& step) : step_(step) {
             " backend runs its ops as they are called");
 }
 
-// Buffers of the batch's shape; a new shape drops the graph, which read the old ones.
-void GraphTrainStep::fit_inputs(const Tensor& images, const Tensor& labels) {
-  if (images_.shape() == images.shape() && labels_.shape() == labels.shape()) return;
-  graph_.reset();
-  eager_steps_ = 0;
-  Backend& backend = step_.model().backend();
-  images_ = OwnedTensor(backend.allocator(), images.shape(), images.dtype(), backend.device(), images.layout());
-  labels_ = OwnedTensor(backend.allocator(), labels.shape(), labels.dtype(), backend.device(), labels.layout());
+bool GraphTrainStep::fits(const Tensor& images, const Tensor& labels) const {
+  return images_.shape() == images.shape() && labels_.shape() == labels.shape();
 }
 
 std::vector<std::int64_t> GraphTrainStep::batch_counters() const {
@@ -46,14 +40,21 @@ void GraphTrainStep::capture() {
 }
 
 void GraphTrainStep::run(const Tensor& images, const Tensor& labels, StepTimer* timer) {
-  fit_inputs(images, labels);
+  Backend& backend = step_.model().backend();
+  if (!images_.tensor().defined()) {  // the first batch: its shape is the graph's
+    images_ = OwnedTensor(backend.allocator(), images.shape(), images.dtype(), backend.device(), images.layout());
+    labels_ = OwnedTensor(backend.allocator(), labels.shape(), labels.dtype(), backend.device(), labels.layout());
+  }
+  if (!fits(images, labels)) {
+    step_.run(images, labels, timer);
+    return;
+  }
   if (eager_steps_ < kEagerSteps) {
     step_.run(images, labels, timer);
     ++eager_steps_;
     return;
   }
   if (!graph_) capture();
-  Backend& backend = step_.model().backend();
   if (timer) timer->start();
   backend.copy(images_, images);
   backend.copy(labels_, labels);

@@ -23,8 +23,8 @@ namespace r50 {
 // copies the caller's images and labels into device buffers of its own (on the device, outside the
 // graph); the loss stays in the TrainStep's loss_tensor(), where LossWatch copies it from after
 // each step, and the host's side of a step (batch norm's num_batches_tracked) is advanced after
-// each replay as the captured step advanced it. A batch of another shape drops the graph and
-// starts over with eager steps.
+// each replay as the captured step advanced it. The graph is of the first batch's shape; a batch of
+// another shape (an epoch's short last one) runs as an ordinary step and leaves the graph as it is.
 //
 // Hyper-parameters are baked in at the capture, the learning rate included. The TrainStep, its
 // model and the backend must outlive this object, whose graph holds memory in the backend's
@@ -44,7 +44,7 @@ class GraphTrainStep {
   TrainStep& step() const { return step_; }
 
  private:
-  void fit_inputs(const Tensor& images, const Tensor& labels);
+  bool fits(const Tensor& images, const Tensor& labels) const;
   void capture();
   std::vector<std::int64_t> batch_counters() const;
 
