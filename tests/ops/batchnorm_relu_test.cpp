@@ -113,7 +113,9 @@ TEST(BatchNormReluBackwardTraining, IsReluBackwardThenBatchNormBackward) {
     EXPECT_EQ(values(fused.dx), values(expected.dx));
     EXPECT_EQ(values(fused.dgamma), values(expected.dgamma));
     EXPECT_EQ(values(fused.dbeta), values(expected.dbeta));
-    if (with_residual) EXPECT_EQ(values(fused.dresidual), values(expected.dresidual));
+    if (with_residual) {
+      EXPECT_EQ(values(fused.dresidual), values(expected.dresidual));
+    }
   }
 }
 
