@@ -92,7 +92,9 @@ TEST_F(LayerProfileTest, UnfusedListsTheReluAndTheSumApart) {
   std::set<std::string> seen;
   for (const LayerTime& layer : unfused.layers) {
     seen.insert(layer.layer);
-    if (layer.layer != "optimizer") EXPECT_GT(layer.forward_ms, 0) << layer.layer;
+    if (layer.layer != "optimizer") {
+      EXPECT_GT(layer.forward_ms, 0) << layer.layer;
+    }
   }
   for (const char* name : {"relu", "layer1.0.relu", "layer1.0.add", "layer4.2.relu"}) {
     EXPECT_TRUE(seen.count(name)) << name << " missing";

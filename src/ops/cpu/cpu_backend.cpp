@@ -16,7 +16,7 @@
 namespace r50 {
 
 CpuBackend::CpuBackend(int threads, std::size_t memory_limit_bytes)
-    : threads_(threads > 0 ? threads : omp_get_num_procs()), allocator_(memory_limit_bytes) {
+    : allocator_(memory_limit_bytes), threads_(threads > 0 ? threads : omp_get_num_procs()) {
   // OpenMP's count is also passed to every parallel region (num_threads), so that it holds when
   // the backend is driven from another thread. OpenBLAS runs single-threaded inside OpenMP's
   // threads (see sgemm in gemm.cpp): one pool of threads, not two that spin against each other.
