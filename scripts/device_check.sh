@@ -7,8 +7,10 @@
 #     compute-sanitizer memcheck over the kernel tests.
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
 #     (batch 64, 224x224: fp32 with --profile-layers; tf32, tf32 --unfused and tf32 --cuda-graph)
-#     on synthetic data, with no arguments, and end to end over a Food-101-layout fixture, and the
-#     PyTorch peer on the same GPU at each precision (tf32 also channels_last), with the ratios.
+#     on synthetic data, with no arguments, and end to end over a Food-101-layout fixture,
+#     bench_layers' memory-bound ops (tf32), and the PyTorch peer on the same GPU at each precision
+#     (tf32 also channels_last; bf16 and fp16 AMP channels_last, which we do not run yet, as the
+#     figures to beat), with the ratios.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
@@ -162,7 +164,18 @@ peer() {
   python3 scripts/peer_pytorch.py "${common[@]}" --json "$out/peer_pytorch.json" &&
     python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --json "$out/peer_pytorch_tf32.json" &&
     python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --channels-last \
-      --json "$out/peer_pytorch_tf32_channels_last.json"
+      --json "$out/peer_pytorch_tf32_channels_last.json" &&
+    python3 scripts/peer_pytorch.py "${common[@]}" --precision bf16 --channels-last \
+      --json "$out/peer_pytorch_bf16_channels_last.json" &&
+    python3 scripts/peer_pytorch.py "${common[@]}" --precision fp16 --channels-last \
+      --json "$out/peer_pytorch_fp16_channels_last.json"
+}
+
+# Our memory-bound kernels against the card's bandwidth (bench_layers; its convolutions take
+# minutes, so they are left out here).
+layers_memory_bound() {
+  "$build/bench/bench_layers" --device cuda --precision tf32 --benchmark_filter='batch_norm|max_pool|avg_pool|relu|add' \
+    --benchmark_out="$out/bench_layers_memory_bound.json" --benchmark_out_format=json
 }
 
 # One row per program and precision, and ours over PyTorch's at the same precision.
@@ -182,23 +195,27 @@ for program, precision, ours, peers in [
         ("bench_resnet50", "fp32", load("bench_resnet50.json"), ["peer_pytorch.json"]),
         ("bench_resnet50", "tf32", load("bench_resnet50_tf32.json"), tf32_peers),
         ("bench_resnet50 --unfused", "tf32", load("bench_resnet50_tf32_unfused.json"), tf32_peers),
-        ("bench_resnet50 --cuda-graph", "tf32", load("bench_resnet50_tf32_graph.json"), tf32_peers)]:
-    if ours is None:
+        ("bench_resnet50 --cuda-graph", "tf32", load("bench_resnet50_tf32_graph.json"), tf32_peers),
+        (None, "bf16", None, ["peer_pytorch_bf16_channels_last.json"]),
+        (None, "fp16", None, ["peer_pytorch_fp16_channels_last.json"])]:
+    # Precisions we do not run yet (program None) show PyTorch's figure alone, the one to beat.
+    if ours is None and program is not None:
         continue
-    mine = ours["benchmarks"][0]
-    print("| %s | %s | %.1f | %.1f | %s | |" % (program, precision, mine["images_per_second"], mine["ms_per_step"],
-                                              gib(mine.get("peak_allocated_bytes"))))
+    mine = ours["benchmarks"][0] if ours else None
+    if mine:
+        print("| %s | %s | %.1f | %.1f | %s | |" % (program, precision, mine["images_per_second"],
+                                                  mine["ms_per_step"], gib(mine.get("peak_allocated_bytes"))))
     for peer in filter(None, map(load, peers)):
-        print("| PyTorch %s eager, %s | %s | %.1f | %.1f | %s | %.2f |" % (
+        print("| PyTorch %s eager, %s | %s | %.1f | %.1f | %s | %s |" % (
             peer["torch"], peer.get("memory_format", "contiguous"), precision, peer["images_per_second"],
             peer["ms_per_step"], gib(peer.get("peak_allocated_bytes")),
-            mine["images_per_second"] / peer["images_per_second"]))
+            "%.2f" % (mine["images_per_second"] / peer["images_per_second"]) if mine else "-"))
 EOF
 }
 
 export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_tf32 \
-  bench_tf32_unfused bench_tf32_graph bench_default bench_food101 peer ratios
+  bench_tf32_unfused bench_tf32_graph bench_default bench_food101 layers_memory_bound peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -215,7 +232,8 @@ if ((perf)); then
   phase bench_tf32_graph 180 bench_tf32_graph
   phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
-  phase peer 180 peer
+  phase layers_memory_bound 180 layers_memory_bound
+  phase peer 240 peer
   phase ratios 30 ratios
 fi
 
