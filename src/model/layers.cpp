@@ -40,6 +40,12 @@ BatchNorm2d::BatchNorm2d(ModelState& state, const std::string& name, int channel
       running_var_(state.add_running_statistic(name + ".running_var", {channels})),
       num_batches_tracked_(&state.add_batch_counter(name + ".num_batches_tracked")) {}
 
+// Room for the batch's mean and inverse deviation, which the training backward reads.
+void BatchNorm2d::keep_statistics(Backend& backend, std::int64_t channels) {
+  saved_mean_ = OwnedTensor(backend.allocator(), {channels}, DType::F32, backend.device());
+  saved_invstd_ = OwnedTensor(backend.allocator(), {channels}, DType::F32, backend.device());
+}
+
 void BatchNorm2d::forward(Backend& backend, const Tensor& x, const Tensor& y, BatchNormMode mode) {
   mode_ = mode;
   fused_ = false;
@@ -50,9 +56,7 @@ void BatchNorm2d::forward(Backend& backend, const Tensor& x, const Tensor& y, Ba
     });
     return;
   }
-  const Shape channels{x.dim(1)};
-  saved_mean_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
-  saved_invstd_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
+  keep_statistics(backend, x.dim(1));
   observed(state_->observer(), name_, Pass::Forward, [&] {
     backend.batch_norm_forward_training(x, weight_->value, bias_->value, running_mean_, running_var_, y,
                                         saved_mean_, saved_invstd_, params_);
@@ -83,9 +87,7 @@ void BatchNorm2d::forward_relu(Backend& backend, const Tensor& x, const Tensor& 
     return;
   }
   mode_ = mode;
-  const Shape channels{x.dim(1)};
-  saved_mean_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
-  saved_invstd_ = OwnedTensor(backend.allocator(), channels, DType::F32, backend.device());
+  keep_statistics(backend, x.dim(1));
   observed(observer, name_, Pass::Forward, [&] {
     backend.batch_norm_relu_forward_training(x, weight_->value, bias_->value, running_mean_, running_var_, residual,
                                              y, saved_mean_, saved_invstd_, params_);

@@ -65,6 +65,8 @@ class BatchNorm2d {
   const Tensor& running_var() const { return running_var_; }
 
  private:
+  void keep_statistics(Backend& backend, std::int64_t channels);
+
   const ModelState* state_;
   std::string name_;
   Parameter* weight_;

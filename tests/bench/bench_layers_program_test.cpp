@@ -56,8 +56,9 @@ TEST(BenchLayersProgram, MeasuresEveryDistinctConvolutionOnTheCpuAndWritesTheCou
     filter += starts_with(name, "conv_backward_filter/");
     // A backward-data shape may come writing dx, adding into it (_accumulate) or both: count shapes.
     if (starts_with(name, "conv_backward_data/")) {
-      const std::size_t suffix = name.find("_accumulate");
-      data_shapes.insert(suffix == std::string::npos ? name : name.substr(0, suffix) + name.substr(suffix + 11));
+      const std::string accumulate = "_accumulate";
+      const std::size_t at = name.find(accumulate);
+      data_shapes.insert(at == std::string::npos ? name : name.substr(0, at) + name.substr(at + accumulate.size()));
     }
     peaks += starts_with(name, "peak/");
     if (starts_with(name, "peak/")) continue;

@@ -70,11 +70,7 @@ TEST_P(EveryImageSize, BackwardFilterHasEveryConvolutionAndBackwardDataAllButThe
   const std::vector<ModelConvolution> with_dx = distinct_convolutions(model, "conv1.weight");
   std::vector<LayerShape> data_shapes;
   for (const LayerShape& layer : data) {
-    if (!layer.accumulate) data_shapes.push_back(layer);
-  }
-  for (const LayerShape& layer : data) {
-    if (layer.accumulate &&
-        !lists(data_shapes, ModelConvolution{"", layer.x, layer.w, layer.conv.stride, layer.conv.padding})) {
+    if (!lists(data_shapes, ModelConvolution{"", layer.x, layer.w, layer.conv.stride, layer.conv.padding})) {
       data_shapes.push_back(layer);
     }
   }
