@@ -22,6 +22,12 @@ std::string precision_name(Precision precision) {
   return "unknown";
 }
 
+DType compute_dtype(Precision precision) {
+  if (precision == Precision::Fp16) return DType::F16;
+  if (precision == Precision::Bf16) return DType::BF16;
+  return DType::F32;
+}
+
 int minimum_compute_capability(Precision precision) {
   return precision == Precision::Tf32 || precision == Precision::Bf16 ? 80 : 75;
 }

@@ -1,7 +1,9 @@
-// defines: Precision, parse_precision, precision_name, minimum_compute_capability
+// defines: Precision, parse_precision, precision_name, minimum_compute_capability, compute_dtype
 #pragma once
 
 #include <string>
+
+#include "core/dtype.h"
 
 namespace r50 {
 
@@ -16,5 +18,8 @@ std::string precision_name(Precision precision);
 // The oldest compute capability that runs `precision`, as major * 10 + minor: tf32 and bf16 need
 // Ampere's tensor cores (80); fp16 and fp32 run everywhere this program does (75).
 int minimum_compute_capability(Precision precision);
+
+// The dtype a model's activations take: F16 and BF16 for the mixed precisions, else F32.
+DType compute_dtype(Precision precision);
 
 }  // namespace r50
