@@ -68,7 +68,7 @@ std::vector<r50::ConvolutionAlgorithm> convolution_algorithms(const r50::Backend
   if (cuda == nullptr) return algorithms;
   for (const r50::ConvAlgorithmChoice& choice : cuda->convolution_choices()) {
     algorithms.push_back({r50::conv_direction_name(choice.direction), choice.x.dims(), choice.w.dims(), choice.params.stride, choice.params.padding,
-                          choice.algorithm, choice.workspace_bytes, choice.search_ms});
+                          choice.algorithm, choice.workspace_bytes, choice.search_ms, r50::dtype_name(choice.dtype)});
   }
   return algorithms;
 }

@@ -15,11 +15,14 @@
 //   whole GPU works on them even when c is small, which one block per channel would not allow.
 //   Thread 0 derives the channel's coefficients once (in double, as the CPU backend) and shares
 //   them through shared memory.
-// Every kernel reads and writes W consecutive values of a plane at a time: W = 4 (one 16-byte
-// access) where hw is a multiple of 4 and the tensors are 16-byte aligned, as at every ResNet-50
-// size but 7×7, else 1. Four times the bytes per load keeps enough reads in flight to near the
-// memory's bandwidth, which one float per thread and iteration did not (about 1 TB/s of 3 on an
-// H100 at 64×64×56×56).
+// x, y, residual, dy, dx and dresidual are stored as T (float, __half or __nv_bfloat16); the
+// kernels load them as float, compute exactly as for float storage, and round to nearest even
+// where they store T. Statistics, per-channel vectors and their gradients are float whatever T.
+// Every kernel reads and writes W consecutive values of a plane at a time: W = 4 (one access of
+// 4·sizeof(T) bytes: 16 for float, 8 for half storage) where hw is a multiple of 4 and the tensors
+// are aligned to that size, as at every ResNet-50 size but 7×7, else 1. Four times the bytes per
+// load keeps enough reads in flight to near the memory's bandwidth, which one float per thread and
+// iteration did not (about 1 TB/s of 3 on an H100 at 64×64×56×56).
 // The fused batch norm + (residual +) ReLU ops are the same kernels with a different epilogue
 // (normalise, add, clamp in one pass) and a different gradient (dy masked where the ReLU passed,
 // from y, or recomputed from x where no residual joined), so they cost no pass of their own.
@@ -29,6 +32,7 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 
 #include "common.cuh"
 #include "kernels.h"
@@ -58,28 +62,43 @@ struct ChannelCursor {
   }
 };
 
-// W consecutive values of one plane; load and store take the index of the group of W.
+// W consecutive values of one plane, as float whatever their storage; load and store take the
+// index of the group of W.
 template <int W>
 struct Values {
   float v[W];
 };
 
-template <int W>
-__device__ Values<W> load(const float* p, long long group) {
-  if constexpr (W == 4) {
+// Four F16 or BF16 elements as one 8-byte access.
+template <typename T>
+struct alignas(4 * sizeof(T)) FourHalves {
+  T v[4];
+};
+static_assert(sizeof(FourHalves<__half>) == 8 && sizeof(FourHalves<__nv_bfloat16>) == 8);
+
+template <int W, typename T>
+__device__ Values<W> load(const T* p, long long group) {
+  if constexpr (W == 4 && std::is_same_v<T, float>) {
     const float4 t = reinterpret_cast<const float4*>(p)[group];
     return {{t.x, t.y, t.z, t.w}};
+  } else if constexpr (W == 4) {
+    const FourHalves<T> t = reinterpret_cast<const FourHalves<T>*>(p)[group];
+    return {{to_float(t.v[0]), to_float(t.v[1]), to_float(t.v[2]), to_float(t.v[3])}};
   } else {
-    return {{p[group]}};
+    return {{to_float(p[group])}};
   }
 }
 
-template <int W>
-__device__ void store(float* p, long long group, const Values<W>& values) {
-  if constexpr (W == 4) {
+template <int W, typename T>
+__device__ void store(T* p, long long group, const Values<W>& values) {
+  if constexpr (W == 4 && std::is_same_v<T, float>) {
     reinterpret_cast<float4*>(p)[group] = make_float4(values.v[0], values.v[1], values.v[2], values.v[3]);
+  } else if constexpr (W == 4) {
+    FourHalves<T> t;
+    for (int k = 0; k < 4; ++k) t.v[k] = from_float<T>(values.v[k]);
+    reinterpret_cast<FourHalves<T>*>(p)[group] = t;
   } else {
-    p[group] = values.v[0];
+    p[group] = from_float<T>(values.v[0]);
   }
 }
 
@@ -134,8 +153,8 @@ __device__ void write_statistics(const Welford& total, double values, int ch, fl
 
 // Grid (c, splits): the channel's mean and biased variance, or with several splits this block's
 // part of them, into partials[ch · splits + split]. hwg = hw / W groups per plane.
-template <int W>
-__global__ void batch_norm_statistics_kernel(const float* __restrict__ x, Welford* __restrict__ partials,
+template <int W, typename T>
+__global__ void batch_norm_statistics_kernel(const T* __restrict__ x, Welford* __restrict__ partials,
                                              float* __restrict__ running_mean,
                                              float* __restrict__ running_var,
                                              float* __restrict__ saved_mean,
@@ -218,8 +237,9 @@ struct NoEpilogue {
   __device__ void operator()(Values<W>&, long long) const {}
 };
 
+template <typename T>
 struct ReluEpilogue {
-  const float* residual;  // null: none
+  const T* residual;  // null: none
   template <int W>
   __device__ void operator()(Values<W>& y, long long group) const {
     if (residual) {
@@ -231,8 +251,8 @@ struct ReluEpilogue {
 };
 
 // Grid (c, blocks per channel): blockIdx.x is the channel, blockIdx.y splits its n·hwg groups.
-template <int W, typename Coefficients, typename Epilogue>
-__global__ void batch_norm_normalize_kernel(const float* x, float* y, int n, int c, long long hwg,
+template <int W, typename T, typename Coefficients, typename Epilogue>
+__global__ void batch_norm_normalize_kernel(const T* x, T* y, int n, int c, long long hwg,
                                             Coefficients coefficients, Epilogue epilogue) {
   const int ch = blockIdx.x;
   __shared__ NormalizeCoefficients k;
@@ -269,8 +289,9 @@ struct GradientSums {
 
 // The gradient that reaches batch norm at a group of W values (whose inputs are x): dy itself, or
 // dy where the ReLU after it passed. bind(ch) readies a thread's copy for channel ch.
+template <typename T>
 struct PlainGradient {
-  const float* dy;
+  const T* dy;
   __device__ void bind(int) {}
   template <int W>
   __device__ Values<W> operator()(long long group, const Values<W>&) const {
@@ -279,8 +300,9 @@ struct PlainGradient {
 };
 
 // Where the ReLU passed, read from its output y (needed where a residual joined before it).
+template <typename T>
 struct ReluGradientFromOutput {
-  const float *dy, *y;
+  const T *dy, *y;
   __device__ void bind(int) {}
   template <int W>
   __device__ Values<W> operator()(long long group, const Values<W>&) const {
@@ -292,16 +314,22 @@ struct ReluGradientFromOutput {
 };
 
 // Where the ReLU passed, recomputed from x and the saved statistics exactly as the forward
-// computed it (normalized()), which saves reading y.
+// computed it (normalized()), which saves reading y. The forward stored y = T(max(v, 0)) for the
+// fp32 pre-activation v, so y > 0 exactly where T(v) > 0. The sign of v alone would not do: half
+// storage rounds a positive v of at most half its smallest subnormal (2^-25 for F16, 2^-134 for
+// BF16) to +0, and the mask must be y's, as with a residual. For float storage T(v) is v.
+template <typename T>
 struct ReluGradientFromInput {
-  const float* dy;
+  const T* dy;
   TrainingNormalize coefficients;
   NormalizeCoefficients k;
   __device__ void bind(int ch) { k = coefficients(ch); }
   template <int W>
   __device__ Values<W> operator()(long long group, const Values<W>& x) const {
     Values<W> g = load<W>(dy, group);
-    for (int j = 0; j < W; ++j) g.v[j] = normalized(x.v[j], k) > 0.0f ? g.v[j] : 0.0f;
+    for (int j = 0; j < W; ++j) {
+      g.v[j] = to_float(from_float<T>(normalized(x.v[j], k))) > 0.0f ? g.v[j] : 0.0f;
+    }
     return g;
   }
 };
@@ -310,8 +338,8 @@ struct ReluGradientFromInput {
 // norm's output, or with several splits this block's part of the sums, into
 // partials[ch · splits + split]. Per-thread sums are in double (the CPU backend's accumulator);
 // x - mean is taken in float, as the dx pass uses it.
-template <int W, typename Invstd, typename Gradient>
-__global__ void batch_norm_gradient_sums_kernel(const float* __restrict__ x, Gradient gradient,
+template <int W, typename T, typename Invstd, typename Gradient>
+__global__ void batch_norm_gradient_sums_kernel(const T* __restrict__ x, Gradient gradient,
                                                 const float* __restrict__ mean, Invstd invstd,
                                                 GradientSums* __restrict__ partials,
                                                 float* __restrict__ dgamma,
@@ -365,14 +393,14 @@ struct TrainingGradientCoefficients {
 };
 
 // Grid (c, blocks per channel), as batch_norm_normalize_kernel. Writes the gradient at batch norm's
-// output to dresidual too, unless that is null. dx and dresidual may alias dy: each thread reads
-// element i before writing it, so none is __restrict__.
-template <int W, typename Gradient>
-__global__ void batch_norm_backward_training_dx_kernel(const float* x, Gradient gradient,
+// output to dresidual too, unless that is null (exactly: each value is one of dy's, or 0). dx and
+// dresidual may alias dy: each thread reads element i before writing it, so none is __restrict__.
+template <int W, typename T, typename Gradient>
+__global__ void batch_norm_backward_training_dx_kernel(const T* x, Gradient gradient,
                                                        const float* gamma, const float* saved_mean,
                                                        const float* saved_invstd,
                                                        const float* dgamma, const float* dbeta,
-                                                       float* dx, float* dresidual, int n, int c,
+                                                       T* dx, T* dresidual, int n, int c,
                                                        long long hwg) {
   const int ch = blockIdx.x;
   gradient.bind(ch);
@@ -398,10 +426,10 @@ __global__ void batch_norm_backward_training_dx_kernel(const float* x, Gradient 
 }
 
 // dx = dy·gamma·invstd with the running statistics; grid (c, blocks per channel).
-template <int W>
-__global__ void batch_norm_backward_inference_dx_kernel(const float* dy, const float* gamma,
+template <int W, typename T>
+__global__ void batch_norm_backward_inference_dx_kernel(const T* dy, const float* gamma,
                                                         const float* running_var, float eps,
-                                                        float* dx, int n, int c, long long hwg) {
+                                                        T* dx, int n, int c, long long hwg) {
   const int ch = blockIdx.x;
   __shared__ float scale;
   if (threadIdx.x == 0) {
@@ -438,12 +466,14 @@ constexpr int kCombineThreads = 128;  // channels per block of the combining ker
 
 unsigned combine_blocks(int c) { return static_cast<unsigned>((c + kCombineThreads - 1) / kCombineThreads); }
 
-// Groups of 4 where every plane starts and ends on a 16-byte boundary: hw a multiple of 4 and each
-// tensor (null: absent) 16-byte aligned, as the allocator's blocks are and a view need not be.
+// Groups of 4 elements of T where every plane starts and ends on a boundary of 4·sizeof(T) bytes
+// (16 for float, 8 for half storage): hw a multiple of 4 and each tensor (null: absent) aligned to
+// that size, as the allocator's blocks are and a view need not be.
+template <typename T>
 bool groups_of_four(long long hw, std::initializer_list<const void*> tensors) {
   if (hw % 4 != 0) return false;
   for (const void* tensor : tensors) {
-    if (reinterpret_cast<std::uintptr_t>(tensor) % 16 != 0) return false;
+    if (reinterpret_cast<std::uintptr_t>(tensor) % (4 * sizeof(T)) != 0) return false;
   }
   return true;
 }
@@ -461,13 +491,13 @@ dim3 channel_grid(int n, int c, long long hwg) {
 dim3 reduction_grid(int c, int splits) { return dim3(static_cast<unsigned>(c), static_cast<unsigned>(splits)); }
 
 // The training forward's statistics, split as reduction_splits says.
-template <int W>
-cudaError_t statistics(const float* x, float* running_mean, float* running_var, float* saved_mean,
+template <int W, typename T>
+cudaError_t statistics(const T* x, float* running_mean, float* running_var, float* saved_mean,
                        float* saved_invstd, int n, int c, long long hw, float momentum, float eps, void* scratch,
                        cudaStream_t stream) {
   const int splits = reduction_splits(n, c, hw);
   auto* partials = static_cast<Welford*>(scratch);
-  batch_norm_statistics_kernel<W><<<reduction_grid(c, splits), kReduceThreads, 0, stream>>>(
+  batch_norm_statistics_kernel<W, T><<<reduction_grid(c, splits), kReduceThreads, 0, stream>>>(
       x, partials, running_mean, running_var, saved_mean, saved_invstd, n, c, hw, momentum, eps);
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
   if (splits == 1) return cudaSuccess;
@@ -476,18 +506,18 @@ cudaError_t statistics(const float* x, float* running_mean, float* running_var, 
   return cudaGetLastError();
 }
 
-template <int W, typename Coefficients, typename Epilogue>
-cudaError_t normalize(const float* x, float* y, int n, int c, long long hw, Coefficients coefficients,
+template <int W, typename T, typename Coefficients, typename Epilogue>
+cudaError_t normalize(const T* x, T* y, int n, int c, long long hw, Coefficients coefficients,
                       Epilogue epilogue, cudaStream_t stream) {
-  batch_norm_normalize_kernel<W><<<channel_grid(n, c, hw / W), kThreads, 0, stream>>>(x, y, n, c, hw / W,
-                                                                                        coefficients, epilogue);
+  batch_norm_normalize_kernel<W, T><<<channel_grid(n, c, hw / W), kThreads, 0, stream>>>(
+      x, y, n, c, hw / W, coefficients, epilogue);
   return cudaGetLastError();
 }
 
 // The statistics, then y from them through the epilogue.
-template <int W, typename Epilogue>
-cudaError_t forward_training(const float* x, const float* gamma, const float* beta, float* running_mean,
-                             float* running_var, float* y, float* saved_mean, float* saved_invstd, int n, int c,
+template <int W, typename T, typename Epilogue>
+cudaError_t forward_training(const T* x, const float* gamma, const float* beta, float* running_mean,
+                             float* running_var, T* y, float* saved_mean, float* saved_invstd, int n, int c,
                              long long hw, float momentum, float eps, Epilogue epilogue, void* scratch,
                              cudaStream_t stream) {
   if (const cudaError_t status = statistics<W>(x, running_mean, running_var, saved_mean, saved_invstd, n, c, hw,
@@ -499,12 +529,12 @@ cudaError_t forward_training(const float* x, const float* gamma, const float* be
 }
 
 // dgamma and dbeta, split as reduction_splits says.
-template <int W, typename Invstd, typename Gradient>
-cudaError_t gradient_sums(const float* x, Gradient gradient, const float* mean, Invstd invstd, float* dgamma,
+template <int W, typename T, typename Invstd, typename Gradient>
+cudaError_t gradient_sums(const T* x, Gradient gradient, const float* mean, Invstd invstd, float* dgamma,
                           float* dbeta, int n, int c, long long hw, void* scratch, cudaStream_t stream) {
   const int splits = reduction_splits(n, c, hw);
   auto* partials = static_cast<GradientSums*>(scratch);
-  batch_norm_gradient_sums_kernel<W><<<reduction_grid(c, splits), kReduceThreads, 0, stream>>>(
+  batch_norm_gradient_sums_kernel<W, T><<<reduction_grid(c, splits), kReduceThreads, 0, stream>>>(
       x, gradient, mean, invstd, partials, dgamma, dbeta, n, c, hw / W);
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
   if (splits == 1) return cudaSuccess;
@@ -514,16 +544,16 @@ cudaError_t gradient_sums(const float* x, Gradient gradient, const float* mean, 
 }
 
 // The training backward of batch norm for the gradient `gradient` at its output.
-template <int W, typename Gradient>
-cudaError_t training_backward(const float* x, Gradient gradient, const float* gamma, const float* saved_mean,
-                              const float* saved_invstd, float* dx, float* dresidual, float* dgamma, float* dbeta,
+template <int W, typename T, typename Gradient>
+cudaError_t training_backward(const T* x, Gradient gradient, const float* gamma, const float* saved_mean,
+                              const float* saved_invstd, T* dx, T* dresidual, float* dgamma, float* dbeta,
                               int n, int c, long long hw, void* scratch, cudaStream_t stream) {
   if (const cudaError_t status = gradient_sums<W>(x, gradient, saved_mean, SavedInvstd{saved_invstd}, dgamma,
                                                   dbeta, n, c, hw, scratch, stream);
       status != cudaSuccess) {
     return status;
   }
-  batch_norm_backward_training_dx_kernel<W><<<channel_grid(n, c, hw / W), kThreads, 0, stream>>>(
+  batch_norm_backward_training_dx_kernel<W, T><<<channel_grid(n, c, hw / W), kThreads, 0, stream>>>(
       x, gradient, gamma, saved_mean, saved_invstd, dgamma, dbeta, dx, dresidual, n, c, hw / W);
   return cudaGetLastError();
 }
@@ -536,90 +566,115 @@ std::size_t batch_norm_scratch_bytes(int n, int c, std::int64_t hw) {
   return splits == 1 ? 0 : static_cast<std::size_t>(c) * splits * sizeof(Welford);  // the larger partial
 }
 
-cudaError_t batch_norm_forward_training(const float* x, const float* gamma, const float* beta,
-                                        float* running_mean, float* running_var, float* y,
-                                        float* saved_mean, float* saved_invstd, int n, int c,
-                                        std::int64_t hw, float momentum, float eps, void* scratch,
+cudaError_t batch_norm_forward_training(const void* x, const float* gamma, const float* beta,
+                                        float* running_mean, float* running_var, void* y,
+                                        float* saved_mean, float* saved_invstd, Storage storage, int n,
+                                        int c, std::int64_t hw, float momentum, float eps, void* scratch,
                                         cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  const auto run = groups_of_four(hw, {x, y}) ? forward_training<4, NoEpilogue> : forward_training<1, NoEpilogue>;
-  return run(x, gamma, beta, running_mean, running_var, y, saved_mean, saved_invstd, n, c, hw, momentum, eps,
-             NoEpilogue{}, scratch, stream);
+  return with_element_type(storage, [&](auto element) {
+    using T = decltype(element);
+    const auto run = groups_of_four<T>(hw, {x, y}) ? forward_training<4, T, NoEpilogue>
+                                                   : forward_training<1, T, NoEpilogue>;
+    return run(static_cast<const T*>(x), gamma, beta, running_mean, running_var, static_cast<T*>(y), saved_mean,
+               saved_invstd, n, c, hw, momentum, eps, NoEpilogue{}, scratch, stream);
+  });
 }
 
-cudaError_t batch_norm_relu_forward_training(const float* x, const float* gamma, const float* beta,
-                                             float* running_mean, float* running_var, const float* residual,
-                                             float* y, float* saved_mean, float* saved_invstd, int n, int c,
-                                             std::int64_t hw, float momentum, float eps, void* scratch,
-                                             cudaStream_t stream) {
+cudaError_t batch_norm_relu_forward_training(const void* x, const float* gamma, const float* beta,
+                                             float* running_mean, float* running_var, const void* residual,
+                                             void* y, float* saved_mean, float* saved_invstd, Storage storage,
+                                             int n, int c, std::int64_t hw, float momentum, float eps,
+                                             void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  const auto run = groups_of_four(hw, {x, y, residual}) ? forward_training<4, ReluEpilogue>
-                                                         : forward_training<1, ReluEpilogue>;
-  return run(x, gamma, beta, running_mean, running_var, y, saved_mean, saved_invstd, n, c, hw, momentum, eps,
-             ReluEpilogue{residual}, scratch, stream);
+  return with_element_type(storage, [&](auto element) {
+    using T = decltype(element);
+    const auto run = groups_of_four<T>(hw, {x, y, residual}) ? forward_training<4, T, ReluEpilogue<T>>
+                                                             : forward_training<1, T, ReluEpilogue<T>>;
+    return run(static_cast<const T*>(x), gamma, beta, running_mean, running_var, static_cast<T*>(y), saved_mean,
+               saved_invstd, n, c, hw, momentum, eps, ReluEpilogue<T>{static_cast<const T*>(residual)}, scratch,
+               stream);
+  });
 }
 
-cudaError_t batch_norm_forward_inference(const float* x, const float* gamma, const float* beta,
-                                         const float* running_mean, const float* running_var,
-                                         float* y, int n, int c, std::int64_t hw, float eps,
+cudaError_t batch_norm_forward_inference(const void* x, const float* gamma, const float* beta,
+                                         const float* running_mean, const float* running_var, void* y,
+                                         Storage storage, int n, int c, std::int64_t hw, float eps,
                                          cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
   const InferenceNormalize coefficients{running_mean, running_var, gamma, beta, eps};
-  const auto run = groups_of_four(hw, {x, y}) ? normalize<4, InferenceNormalize, NoEpilogue>
-                                              : normalize<1, InferenceNormalize, NoEpilogue>;
-  return run(x, y, n, c, hw, coefficients, NoEpilogue{}, stream);
+  return with_element_type(storage, [&](auto element) {
+    using T = decltype(element);
+    const auto run = groups_of_four<T>(hw, {x, y}) ? normalize<4, T, InferenceNormalize, NoEpilogue>
+                                                   : normalize<1, T, InferenceNormalize, NoEpilogue>;
+    return run(static_cast<const T*>(x), static_cast<T*>(y), n, c, hw, coefficients, NoEpilogue{}, stream);
+  });
 }
 
-cudaError_t batch_norm_backward_training(const float* x, const float* dy, const float* gamma,
-                                         const float* saved_mean, const float* saved_invstd,
-                                         float* dx, float* dgamma, float* dbeta, int n, int c,
+cudaError_t batch_norm_backward_training(const void* x, const void* dy, const float* gamma,
+                                         const float* saved_mean, const float* saved_invstd, void* dx,
+                                         float* dgamma, float* dbeta, Storage storage, int n, int c,
                                          std::int64_t hw, void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  const auto run = groups_of_four(hw, {x, dy, dx}) ? training_backward<4, PlainGradient>
-                                                   : training_backward<1, PlainGradient>;
-  return run(x, PlainGradient{dy}, gamma, saved_mean, saved_invstd, dx, nullptr, dgamma, dbeta, n, c, hw, scratch,
-             stream);
+  return with_element_type(storage, [&](auto element) {
+    using T = decltype(element);
+    const auto run = groups_of_four<T>(hw, {x, dy, dx}) ? training_backward<4, T, PlainGradient<T>>
+                                                        : training_backward<1, T, PlainGradient<T>>;
+    return run(static_cast<const T*>(x), PlainGradient<T>{static_cast<const T*>(dy)}, gamma, saved_mean,
+               saved_invstd, static_cast<T*>(dx), nullptr, dgamma, dbeta, n, c, hw, scratch, stream);
+  });
 }
 
-cudaError_t batch_norm_relu_backward_training(const float* x, const float* y, const float* dy,
-                                              const float* gamma, const float* beta, const float* saved_mean,
-                                              const float* saved_invstd, float* dx, float* dresidual,
-                                              float* dgamma, float* dbeta, int n, int c, std::int64_t hw,
-                                              void* scratch, cudaStream_t stream) {
+cudaError_t batch_norm_relu_backward_training(const void* x, const void* y, const void* dy, const float* gamma,
+                                              const float* beta, const float* saved_mean,
+                                              const float* saved_invstd, void* dx, void* dresidual,
+                                              float* dgamma, float* dbeta, Storage storage, int n, int c,
+                                              std::int64_t hw, void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  const bool four = groups_of_four(hw, {x, y, dy, dx, dresidual});
-  if (dresidual) {
-    const auto run = four ? training_backward<4, ReluGradientFromOutput> : training_backward<1, ReluGradientFromOutput>;
-    return run(x, ReluGradientFromOutput{dy, y}, gamma, saved_mean, saved_invstd, dx, dresidual, dgamma, dbeta, n,
-               c, hw, scratch, stream);
-  }
-  const ReluGradientFromInput gradient{dy, TrainingNormalize{saved_mean, saved_invstd, gamma, beta}, {}};
-  const auto run = four ? training_backward<4, ReluGradientFromInput> : training_backward<1, ReluGradientFromInput>;
-  return run(x, gradient, gamma, saved_mean, saved_invstd, dx, nullptr, dgamma, dbeta, n, c, hw, scratch, stream);
+  return with_element_type(storage, [&](auto element) {
+    using T = decltype(element);
+    const bool four = groups_of_four<T>(hw, {x, y, dy, dx, dresidual});
+    if (dresidual) {
+      const ReluGradientFromOutput<T> gradient{static_cast<const T*>(dy), static_cast<const T*>(y)};
+      const auto run = four ? training_backward<4, T, ReluGradientFromOutput<T>>
+                            : training_backward<1, T, ReluGradientFromOutput<T>>;
+      return run(static_cast<const T*>(x), gradient, gamma, saved_mean, saved_invstd, static_cast<T*>(dx),
+                 static_cast<T*>(dresidual), dgamma, dbeta, n, c, hw, scratch, stream);
+    }
+    const ReluGradientFromInput<T> gradient{static_cast<const T*>(dy),
+                                            TrainingNormalize{saved_mean, saved_invstd, gamma, beta}, {}};
+    const auto run = four ? training_backward<4, T, ReluGradientFromInput<T>>
+                          : training_backward<1, T, ReluGradientFromInput<T>>;
+    return run(static_cast<const T*>(x), gradient, gamma, saved_mean, saved_invstd, static_cast<T*>(dx), nullptr,
+               dgamma, dbeta, n, c, hw, scratch, stream);
+  });
 }
 
-cudaError_t batch_norm_backward_inference(const float* x, const float* dy, const float* gamma,
-                                          const float* running_mean, const float* running_var,
-                                          float eps, float* dx, float* dgamma, float* dbeta, int n,
-                                          int c, std::int64_t hw, void* scratch, cudaStream_t stream) {
+cudaError_t batch_norm_backward_inference(const void* x, const void* dy, const float* gamma,
+                                          const float* running_mean, const float* running_var, float eps,
+                                          void* dx, float* dgamma, float* dbeta, Storage storage, int n, int c,
+                                          std::int64_t hw, void* scratch, cudaStream_t stream) {
   if (nothing_to_do(n, c, hw)) return cudaSuccess;
-  const bool four = groups_of_four(hw, {x, dy, dx});
-  const RunningInvstd invstd{running_var, eps};
-  const auto sums = four ? gradient_sums<4, RunningInvstd, PlainGradient>
-                         : gradient_sums<1, RunningInvstd, PlainGradient>;
-  if (const cudaError_t status = sums(x, PlainGradient{dy}, running_mean, invstd, dgamma, dbeta, n, c, hw, scratch,
-                                      stream);
-      status != cudaSuccess) {
-    return status;
-  }
-  if (four) {
-    batch_norm_backward_inference_dx_kernel<4><<<channel_grid(n, c, hw / 4), kThreads, 0, stream>>>(
-        dy, gamma, running_var, eps, dx, n, c, hw / 4);
-  } else {
-    batch_norm_backward_inference_dx_kernel<1><<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
-        dy, gamma, running_var, eps, dx, n, c, hw);
-  }
-  return cudaGetLastError();
+  return with_element_type(storage, [&](auto element) {
+    using T = decltype(element);
+    const bool four = groups_of_four<T>(hw, {x, dy, dx});
+    const RunningInvstd invstd{running_var, eps};
+    const auto sums = four ? gradient_sums<4, T, RunningInvstd, PlainGradient<T>>
+                           : gradient_sums<1, T, RunningInvstd, PlainGradient<T>>;
+    if (const cudaError_t status = sums(static_cast<const T*>(x), PlainGradient<T>{static_cast<const T*>(dy)},
+                                        running_mean, invstd, dgamma, dbeta, n, c, hw, scratch, stream);
+        status != cudaSuccess) {
+      return status;
+    }
+    if (four) {
+      batch_norm_backward_inference_dx_kernel<4, T><<<channel_grid(n, c, hw / 4), kThreads, 0, stream>>>(
+          static_cast<const T*>(dy), gamma, running_var, eps, static_cast<T*>(dx), n, c, hw / 4);
+    } else {
+      batch_norm_backward_inference_dx_kernel<1, T><<<channel_grid(n, c, hw), kThreads, 0, stream>>>(
+          static_cast<const T*>(dy), gamma, running_var, eps, static_cast<T*>(dx), n, c, hw);
+    }
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace r50::kernels

@@ -1,25 +1,31 @@
 // defines: fill
 //
-// out[i] = value: one thread per element, a grid of 256-thread blocks striding over `count`.
+// out[i] = value, rounded once to the storage: one thread per element, a grid of 256-thread
+// blocks striding over `count`.
 #include "common.cuh"
 #include "kernels.h"
 
 namespace r50::kernels {
 namespace {
 
-__global__ void fill_kernel(float* out, long long count, float value) {
+template <typename T>
+__global__ void fill_kernel(T* out, long long count, float value) {
+  const T stored = from_float<T>(value);
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
        i += (long long)gridDim.x * blockDim.x) {
-    out[i] = value;
+    out[i] = stored;
   }
 }
 
 }  // namespace
 
-cudaError_t fill(float* out, std::int64_t count, float value, cudaStream_t stream) {
+cudaError_t fill(void* out, Storage storage, std::int64_t count, float value, cudaStream_t stream) {
   if (count <= 0) return cudaSuccess;
-  fill_kernel<<<grid_blocks(count), kThreads, 0, stream>>>(out, count, value);
-  return cudaGetLastError();
+  return with_element_type(storage, [&](auto zero) {
+    using T = decltype(zero);
+    fill_kernel<<<grid_blocks(count), kThreads, 0, stream>>>(static_cast<T*>(out), count, value);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace r50::kernels

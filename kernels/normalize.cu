@@ -1,4 +1,6 @@
-// defines: normalize_images (uint8 NHWC to float NCHW with per-channel mean and std)
+// defines: normalize_images (uint8 NHWC to NCHW with per-channel mean and std, stored as float,
+//          __half or __nv_bfloat16)
+#include "common.cuh"
 #include "kernels.h"
 
 namespace r50::kernels {
@@ -10,8 +12,10 @@ struct ChannelAffine {
 };
 
 // One thread per output element; the grid strides over n·3·h·w. Writes are coalesced (NCHW is
-// the output order); reads stride by 3 bytes, which the L1 cache absorbs.
-__global__ void normalize_images_kernel(const std::uint8_t* __restrict__ images, float* __restrict__ out,
+// the output order); reads stride by 3 bytes, which the L1 cache absorbs. The value is computed
+// in float and rounded once to T.
+template <typename T>
+__global__ void normalize_images_kernel(const std::uint8_t* __restrict__ images, T* __restrict__ out,
                                         long long total, int hw, ChannelAffine affine) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
        i += (long long)gridDim.x * blockDim.x) {
@@ -19,14 +23,15 @@ __global__ void normalize_images_kernel(const std::uint8_t* __restrict__ images,
     const int c = static_cast<int>((i / hw) % 3);
     const long long pixel = i % hw;
     const float value = images[(image * hw + pixel) * 3 + c];
-    out[i] = value * affine.scale[c] + affine.shift[c];
+    out[i] = from_float<T>(value * affine.scale[c] + affine.shift[c]);
   }
 }
 
 }  // namespace
 
-cudaError_t normalize_images(const std::uint8_t* images, float* out, int n, int h, int w,
-                             const float mean[3], const float std[3], cudaStream_t stream) {
+cudaError_t normalize_images(const std::uint8_t* images, void* out, Storage out_storage, int n,
+                             int h, int w, const float mean[3], const float std[3],
+                             cudaStream_t stream) {
   ChannelAffine affine;
   for (int c = 0; c < 3; ++c) {
     affine.scale[c] = 1.0f / (255.0f * std[c]);
@@ -34,11 +39,12 @@ cudaError_t normalize_images(const std::uint8_t* images, float* out, int n, int 
   }
   const long long total = 3LL * n * h * w;
   if (total == 0) return cudaSuccess;
-  const int threads = 256;
-  const long long wanted = (total + threads - 1) / threads;
-  const int blocks = static_cast<int>(wanted < 65535 ? wanted : 65535);
-  normalize_images_kernel<<<blocks, threads, 0, stream>>>(images, out, total, h * w, affine);
-  return cudaGetLastError();
+  return with_element_type(out_storage, [&](auto zero) {
+    using T = decltype(zero);
+    normalize_images_kernel<<<grid_blocks(total), kThreads, 0, stream>>>(
+        images, static_cast<T*>(out), total, h * w, affine);
+    return cudaGetLastError();
+  });
 }
 
 }  // namespace r50::kernels

@@ -1,12 +1,16 @@
 // defines: sgd_step, sgd_step_all, sgd_tensors_per_launch
 //
 // torch.optim.SGD's update, element by element, in torch's order (as src/ops/cpu/sgd.cpp):
-//   g = grad + weight_decay·param; buf = first_step ? g : momentum·buf + (1 - dampening)·g;
+//   g = grad_scale·grad + weight_decay·param;
+//   buf = first_step ? g : momentum·buf + (1 - dampening)·g;
 //   g = nesterov ? g + momentum·buf : buf; param -= lr·g.
 // The formula is kept term for term so the rounding matches the CPU backend's (an ulp apart where
 // one side fuses a multiply-add and the other does not). sgd_step and sgd_step_all share it
 // (sgd_element), so the one-launch update of many tensors is bit for bit the per-tensor one.
+// Gradients are float, __half or __nv_bfloat16, read as float; sgd_step_all's compute copies get
+// the updated parameter rounded once, as cast.cu would round it.
 #include <climits>
+#include <cstdint>
 
 #include "common.cuh"
 #include "kernels.h"
@@ -16,6 +20,7 @@ namespace {
 
 struct SgdCoefficients {
   float lr, momentum, weight_decay, keep;  // keep = 1 - dampening, rounded once as on the CPU
+  float grad_scale;
   bool use_momentum, nesterov;
 };
 
@@ -25,31 +30,38 @@ SgdCoefficients coefficients(const SgdUpdate& update) {
   k.momentum = update.momentum;
   k.weight_decay = update.weight_decay;
   k.keep = 1.0f - update.dampening;
+  k.grad_scale = update.grad_scale;
   k.use_momentum = update.momentum != 0.0f;
   k.nesterov = update.nesterov;
   return k;
 }
 
-// Element i of one tensor's update. Both kernels compute through this one function, so that the
-// compiler contracts the same multiply-adds in each and their results agree bit for bit.
-__device__ __forceinline__ void sgd_element(float* param, const float* grad, float* momentum_buffer,
-                                            long long i, const SgdCoefficients& k,
-                                            bool first_step) {
-  float g = grad[i] + k.weight_decay * param[i];
+// Element i of one tensor's update; returns the updated parameter. Both kernels compute through
+// this one function, so that the compiler contracts the same multiply-adds in each and their
+// results agree bit for bit. The gradient's scaling is rounded on its own (__fmul_rn is never
+// fused into a multiply-add), so that with grad_scale 1, where it is exact, the rest contracts as
+// the unscaled update does and gives its results bit for bit.
+__device__ __forceinline__ float sgd_element(float* param, const void* grad, Storage grad_storage,
+                                             float* momentum_buffer, long long i,
+                                             const SgdCoefficients& k, bool first_step) {
+  float g = __fmul_rn(k.grad_scale, load_float(grad, grad_storage, i)) + k.weight_decay * param[i];
   if (k.use_momentum) {
     const float buf = first_step ? g : k.momentum * momentum_buffer[i] + k.keep * g;
     momentum_buffer[i] = buf;
     g = k.nesterov ? g + k.momentum * buf : buf;
   }
-  param[i] -= k.lr * g;
+  const float updated = param[i] - k.lr * g;
+  param[i] = updated;
+  return updated;
 }
 
 // One thread per element, a grid of 256-thread blocks striding over `count`.
-__global__ void sgd_step_kernel(float* param, const float* grad, float* momentum_buffer,
-                                long long count, SgdCoefficients k, bool first_step) {
+__global__ void sgd_step_kernel(float* param, const void* grad, Storage grad_storage,
+                                float* momentum_buffer, long long count, SgdCoefficients k,
+                                bool first_step) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count;
        i += (long long)gridDim.x * blockDim.x) {
-    sgd_element(param, grad, momentum_buffer, i, k, first_step);
+    sgd_element(param, grad, grad_storage, momentum_buffer, i, k, first_step);
   }
 }
 
@@ -58,47 +70,41 @@ __global__ void sgd_step_kernel(float* param, const float* grad, float* momentum
 // still only one.
 constexpr long long kSgdChunk = 8 * kThreads;
 
-// Kernel parameters: 4,096 bytes before CUDA 12.1; 32,764 bytes from CUDA 12.1 (runtime and
-// driver) on compute capability 7.0 and newer, which covers every architecture we build for.
-constexpr std::size_t kSmallParameterBytes = 4096;
-constexpr std::size_t kLargeParameterBytes = 32764;
-
 // The tensors of one launch, as columns so that no padding is spent between fields. Tensor t owns
-// blocks [first_block[t], first_block[t + 1]), ceil(count[t] / kSgdChunk) of them.
+// blocks [first_block[t], first_block[t + 1]), ceil(count[t] / kSgdChunk) of them. Storages are
+// kept as bytes (Storage's values) to save parameter space; compute_copy[t] is null for none.
 template <int kCapacity>
 struct SgdTable {
   float* param[kCapacity];
-  const float* grad[kCapacity];
+  const void* grad[kCapacity];
   float* momentum_buffer[kCapacity];
+  void* compute_copy[kCapacity];
   long long count[kCapacity];
   int first_block[kCapacity + 1];
   bool first_step[kCapacity];
+  std::uint8_t grad_storage[kCapacity];
+  std::uint8_t compute_storage[kCapacity];
   int tensors;
 };
 
 // The most tensors whose table and coefficients fit in `bytes` of kernel parameters: each tensor
-// takes 3 pointers, a count, a block index and a flag (37 bytes); 64 bytes cover the rest.
-constexpr int capacity_for(std::size_t bytes) { return static_cast<int>((bytes - 64) / 37); }
+// takes 4 pointers, a count, a block index, a flag and two storage bytes (47 bytes); 64 bytes
+// cover the rest.
+constexpr int capacity_for(std::size_t bytes) { return static_cast<int>((bytes - 64) / 47); }
 
-// Block b of the grid updates chunk b - first_block[t] of tensor t, the last tensor whose first
-// block is at most b (found by bisection; every tensor of the table owns at least one block).
+// Block b of the grid updates chunk b - first_block[t] of tensor t, the tensor that owns it.
 template <int kCapacity>
 __global__ void sgd_step_all_kernel(const SgdTable<kCapacity> table, SgdCoefficients k) {
-  const int block = static_cast<int>(blockIdx.x);
-  int low = 0, high = table.tensors - 1;
-  while (low < high) {
-    const int middle = (low + high + 1) / 2;
-    if (table.first_block[middle] <= block) {
-      low = middle;
-    } else {
-      high = middle - 1;
-    }
-  }
-  const int t = low;
-  const long long begin = (block - table.first_block[t]) * kSgdChunk;
+  const int t = block_owner(table.first_block, table.tensors);
+  const long long begin = (static_cast<int>(blockIdx.x) - table.first_block[t]) * kSgdChunk;
   const long long end = min(begin + kSgdChunk, table.count[t]);
+  const Storage grad_storage = static_cast<Storage>(table.grad_storage[t]);
+  const Storage compute_storage = static_cast<Storage>(table.compute_storage[t]);
+  void* const compute_copy = table.compute_copy[t];
   for (long long i = begin + threadIdx.x; i < end; i += blockDim.x) {
-    sgd_element(table.param[t], table.grad[t], table.momentum_buffer[t], i, k, table.first_step[t]);
+    const float updated = sgd_element(table.param[t], table.grad[t], grad_storage,
+                                      table.momentum_buffer[t], i, k, table.first_step[t]);
+    if (compute_copy) store_float(compute_copy, compute_storage, i, updated);
   }
 }
 
@@ -135,31 +141,24 @@ cudaError_t launch_tables(const SgdTensor* tensors, int count, const SgdCoeffici
     table.param[t] = tensor.param;
     table.grad[t] = tensor.grad;
     table.momentum_buffer[t] = tensor.momentum_buffer;
+    table.compute_copy[t] = tensor.compute_copy;
     table.count[t] = tensor.count;
     table.first_step[t] = tensor.first_step;
+    table.grad_storage[t] = static_cast<std::uint8_t>(tensor.grad_storage);
+    table.compute_storage[t] = static_cast<std::uint8_t>(tensor.compute_storage);
     table.first_block[t + 1] = table.first_block[t] + static_cast<int>(blocks);
   }
   return launch();
 }
 
-#if CUDART_VERSION >= 12010
-// A CUDA 12.x build also runs on drivers of CUDA 12.0 (R525), which take only 4,096 bytes.
-bool driver_takes_large_parameters() {
-  static const bool large = [] {
-    int version = 0;
-    return cudaDriverGetVersion(&version) == cudaSuccess && version >= 12010;
-  }();
-  return large;
-}
-#endif
-
 }  // namespace
 
-cudaError_t sgd_step(float* param, const float* grad, float* momentum_buffer, std::int64_t count,
-                     const SgdUpdate& update, bool first_step, cudaStream_t stream) {
+cudaError_t sgd_step(float* param, const void* grad, float* momentum_buffer, Storage grad_storage,
+                     std::int64_t count, const SgdUpdate& update, bool first_step,
+                     cudaStream_t stream) {
   if (count <= 0) return cudaSuccess;
-  sgd_step_kernel<<<grid_blocks(count), kThreads, 0, stream>>>(param, grad, momentum_buffer, count,
-                                                               coefficients(update), first_step);
+  sgd_step_kernel<<<grid_blocks(count), kThreads, 0, stream>>>(
+      param, grad, grad_storage, momentum_buffer, count, coefficients(update), first_step);
   return cudaGetLastError();
 }
 

@@ -1,13 +1,25 @@
 #include "ops/backend.h"
 
 #include <chrono>
+#include <cmath>
 #include <vector>
 
+#include "core/half.h"
 #include "memory/buffer.h"
 #include "ops/op_checks.h"
 
 namespace r50 {
 namespace {
+
+std::vector<float> to_floats(Backend& backend, const Tensor& tensor) {
+  return copy_to_host_as_floats(backend, tensor);
+}
+
+void from_floats(Backend& backend, const std::vector<float>& values, const Tensor& tensor) {
+  std::vector<unsigned char> stored(tensor.nbytes());
+  floats_into(values.data(), tensor.numel(), stored.data(), tensor.dtype());
+  backend.copy_from_host(tensor, stored.data());
+}
 
 // Where ops run as they are called, the work enqueued so far is the work done so far.
 class HostClockTimer final : public Backend::Timer {
@@ -53,19 +65,45 @@ void Backend::batch_norm_relu_backward_training(const Tensor& x, const Tensor& y
                                           dgamma, dbeta, device());
   // The gradient past the ReLU goes to dresidual, or to scratch where nobody wants it.
   OwnedTensor scratch;
-  if (!dresidual.defined()) scratch = OwnedTensor(allocator(), x.shape(), DType::F32, device());
+  if (!dresidual.defined()) scratch = OwnedTensor(allocator(), x.shape(), x.dtype(), device());
   const Tensor& past_relu = dresidual.defined() ? dresidual : scratch.tensor();
   relu_backward(y, dy, past_relu);
   batch_norm_backward_training(x, past_relu, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta);
 }
 
 void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params) {
-  for (const SgdTensors& entry : tensors) {
-    check_sgd_step(entry.param, entry.grad, entry.momentum_buffer, params, device());
-  }
+  for (const SgdTensors& entry : tensors) check_sgd_tensors(entry, params, device());
   for (const SgdTensors& entry : tensors) {
     sgd_step(entry.param, entry.grad, entry.momentum_buffer, params, entry.first_step);
+    if (entry.compute_copy.defined()) cast(entry.param, entry.compute_copy);
   }
+}
+
+void Backend::cast(const Tensor& src, const Tensor& dst, float scale) {
+  check_cast(src, dst, device());
+  std::vector<float> values = to_floats(*this, src);
+  for (float& value : values) value *= scale;
+  from_floats(*this, values, dst);
+}
+
+void Backend::find_non_finite(const std::vector<Tensor>& tensors, const Tensor& found) {
+  check_find_non_finite(tensors, found, device());
+  for (const Tensor& tensor : tensors) {
+    for (float value : to_floats(*this, tensor)) {
+      if (!std::isfinite(value)) {
+        fill(found, 1.0f);
+        return;
+      }
+    }
+  }
+}
+
+std::vector<float> copy_to_host_as_floats(Backend& backend, const Tensor& tensor) {
+  std::vector<unsigned char> stored(tensor.nbytes());
+  backend.copy_to_host(stored.data(), tensor);
+  std::vector<float> values(static_cast<std::size_t>(tensor.numel()));
+  floats_from(stored.data(), tensor.dtype(), tensor.numel(), values.data());
+  return values;
 }
 
 std::unique_ptr<Backend::CapturedWork> Backend::capture(const std::function<void()>& /*work*/) {

@@ -41,21 +41,26 @@ struct BatchNormParams {
   float eps = 1e-5f;
 };
 
-// torch.optim.SGD's hyper-parameters, with the same meaning.
+// torch.optim.SGD's hyper-parameters, with the same meaning, and the factor every gradient is
+// read with: 1 / loss scale under mixed precision (torch.cuda.amp.GradScaler's unscale).
 struct SgdParams {
   float lr = 0.1f;
   float momentum = 0.9f;
   float weight_decay = 1e-4f;
   float dampening = 0.0f;
   bool nesterov = false;
+  float grad_scale = 1.0f;
 };
 
-// One entry of Backend::sgd_step_all: the arguments of one sgd_step.
+// One entry of Backend::sgd_step_all: the arguments of one sgd_step, and where mixed precision
+// keeps a half-precision copy of the parameter for the forward, that copy (F16 or BF16, the
+// parameter's shape), rewritten from the updated parameter.
 struct SgdTensors {
   Tensor param;
   Tensor grad;
   Tensor momentum_buffer;  // unused with momentum 0
   bool first_step = false;
+  Tensor compute_copy;     // undefined: none
 };
 
 // ImageNet statistics of RGB values in [0, 1], as torchvision normalises them.
@@ -64,8 +69,15 @@ constexpr std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
 
 // The op set ResNet-50 training needs. Every op writes into outputs its caller allocated, checks
 // the dtype, shape, layout and device of everything it is given (a mismatch throws with both
-// shapes), and allocates nothing but scratch space from allocator(). Tensors are F32 unless an op
-// says otherwise. An output may alias an input only where the op says so.
+// shapes), and allocates nothing but scratch space from allocator(). An output may alias an input
+// only where the op says so.
+//
+// Dtypes. Activations, their gradients and the compute copies of weights are in one floating
+// dtype per call, F32, F16 or BF16 (mixed precision): the dtype of the op's first tensor, which
+// the others named with it must share. Every op computes in F32 and rounds to nearest even when it
+// stores a half-precision value. Batch norm's per-channel tensors (gamma, beta, running and saved
+// statistics and their gradients), probabilities, losses, master weights and momentum buffers
+// are F32 always. Where an op says nothing, its tensors are F32.
 //
 // On a GPU, ops enqueue work on the backend's stream and return; synchronize() waits for it.
 class Backend {
@@ -112,7 +124,15 @@ class Backend {
   virtual void copy_from_host(const Tensor& dst, const void* host) = 0;
   virtual void copy_to_host(void* host, const Tensor& src) = 0;
   virtual void copy(const Tensor& dst, const Tensor& src) = 0;  // same dtype and shape
-  virtual void fill(const Tensor& dst, float value) = 0;        // F32
+  virtual void fill(const Tensor& dst, float value) = 0;        // F32, F16 or BF16
+  // dst = src · scale, rounded to dst's dtype (nearest even); F32, F16 or BF16 each, one shape.
+  // dst may alias src when they share a dtype. The default, for backends that run ops as they
+  // are called, converts on the host through copy_to_host and copy_from_host.
+  virtual void cast(const Tensor& src, const Tensor& dst, float scale = 1.0f);
+  // found F32 [1] is set to 1 when any element of any of `tensors` (F32, F16 or BF16) is an
+  // infinity or NaN, and left as it was otherwise: zero it first. Dynamic loss scaling's overflow
+  // test, over all the gradients of a step in one op (one launch on a GPU).
+  virtual void find_non_finite(const std::vector<Tensor>& tensors, const Tensor& found);
 
   // Input batches, copied while the previous step computes. upload() enqueues the copy of
   // dst.nbytes() bytes from `host` (pinned memory, on a GPU, for the copy to run asynchronously)
@@ -131,8 +151,8 @@ class Backend {
   virtual void wait_for_upload(const UploadTicket& ticket) = 0;
   virtual void finish_upload(UploadTicket& ticket) = 0;
 
-  // Convolution. x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q] with P, Q from
-  // conv2d_output_shape. Each overwrites its output, but the backward-data adds its result to dx
+  // Convolution, all tensors one floating dtype. x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q]
+  // with P, Q from conv2d_output_shape. Each overwrites its output, but the backward-data adds its result to dx
   // with `accumulate`: a residual block's input gradient is the sum of two paths' (cuDNN's beta).
   virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                               const Conv2dParams& params) = 0;
@@ -141,13 +161,14 @@ class Backend {
   virtual void conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                       const Conv2dParams& params) = 0;
 
-  // Fully connected: y [N, OUT] = x [N, IN] · wᵀ + b, w [OUT, IN], b [OUT]. The backward writes
-  // dx (skipped when dx is not defined), dw and db.
+  // Fully connected: y [N, OUT] = x [N, IN] · wᵀ + b, w [OUT, IN], b [OUT], all tensors one
+  // floating dtype. The backward writes dx (skipped when dx is not defined), dw and db.
   virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) = 0;
   virtual void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
                                const Tensor& dw, const Tensor& db) = 0;
 
-  // Batch norm over x [N, C, H, W] with per-channel gamma, beta, running_mean, running_var [C].
+  // Batch norm over x [N, C, H, W] with per-channel gamma, beta, running_mean, running_var [C]
+  // (F32); x, y, dy, dx, residual and dresidual share x's floating dtype.
   // Training uses the batch's mean and biased variance, updates the running statistics with the
   // unbiased variance (as torch does), and saves mean and 1/sqrt(var + eps) for the backward.
   virtual void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -188,6 +209,7 @@ class Backend {
                                                  const Tensor& dx, const Tensor& dresidual,
                                                  const Tensor& dgamma, const Tensor& dbeta);
 
+  // ReLU, add and pooling: every tensor of a call one floating dtype.
   // y = max(x, 0); y may alias x. The backward reads the forward's output y:
   // dx = dy where y > 0, else 0; dx may alias dy.
   virtual void relu_forward(const Tensor& x, const Tensor& y) = 0;
@@ -206,26 +228,30 @@ class Backend {
   virtual void global_avg_pool_forward(const Tensor& x, const Tensor& y) = 0;
   virtual void global_avg_pool_backward(const Tensor& dy, const Tensor& dx) = 0;
 
-  // logits [N, K], labels I32 [N] in [0, K). The forward writes probs [N, K] = softmax(logits)
-  // and loss [1] = mean over the batch of -log probs[label]. The backward writes
-  // dlogits = loss_grad * (probs - onehot(labels)) / N, the gradient of loss_grad * loss.
+  // logits [N, K] (any floating dtype), labels I32 [N] in [0, K). The forward writes probs [N, K]
+  // = softmax(logits) and loss [1] = mean over the batch of -log probs[label], both F32. The
+  // backward writes dlogits (any floating dtype) = loss_grad * (probs - onehot(labels)) / N, the
+  // gradient of loss_grad * loss; loss_grad is the loss scale under mixed precision.
   virtual void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
                                              const Tensor& probs, const Tensor& loss) = 0;
   virtual void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
                                               const Tensor& dlogits, float loss_grad) = 0;
 
-  // One torch.optim.SGD step on param in place: g = grad + weight_decay param; buf = g on the
-  // first step (first_step), else momentum buf + (1 - dampening) g; param -= lr (nesterov ?
-  // g + momentum buf : buf). With momentum 0 the buffer is unused.
+  // One torch.optim.SGD step on param in place: g = grad_scale grad + weight_decay param; buf = g
+  // on the first step (first_step), else momentum buf + (1 - dampening) g; param -= lr (nesterov
+  // ? g + momentum buf : buf). With momentum 0 the buffer is unused. param and momentum_buffer are
+  // F32; grad is F32, F16 or BF16.
   virtual void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                         const SgdParams& params, bool first_step) = 0;
   // sgd_step on every entry of `tensors` with the same hyper-parameters, each entry with its own
   // first_step: the same results, bit for bit, in fewer launches (on a GPU, one for a model's
   // parameters). Every entry is checked as sgd_step checks it, with the same message, before any
-  // is updated; entries must not share memory. The default calls sgd_step entry by entry.
+  // is updated; entries must not share memory. An entry's compute_copy, where defined, is then
+  // cast(param, compute_copy). The default calls sgd_step and cast entry by entry.
   virtual void sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params);
 
-  // images U8 [N, H, W, 3] (RGB, as decoded) -> y [N, 3, H, W] = (images / 255 - mean) / std.
+  // images U8 [N, H, W, 3] (RGB, as decoded) -> y [N, 3, H, W] = (images / 255 - mean) / std,
+  // y in any floating dtype.
   virtual void normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& mean,
                                 const std::array<float, 3>& std) = 0;
 };
@@ -234,6 +260,9 @@ class Backend {
 // core. `memory_limit` caps the host memory its allocator hands out (a share of it is of the
 // machine's physical memory): a run that needs more meets OutOfMemory, as on a GPU.
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0, const MemoryLimit& memory_limit = {});
+
+// A floating tensor's values (F32, F16 or BF16) on the host as floats; waits for the device.
+std::vector<float> copy_to_host_as_floats(Backend& backend, const Tensor& tensor);
 
 // The CUDA backend on GPU `gpu`: cuDNN convolutions, a cuBLAS fully connected layer, the
 // handwritten kernels of kernels/ for the rest, all on one stream the backend owns, and all device
@@ -245,8 +274,9 @@ struct CudaBackendOptions {
   bool cudnn_benchmark = false;
   MemoryLimit memory_limit;  // on the memory the device allocator reserves
   // fp32: IEEE (cuDNN's FMA math, cuBLAS's default math); tf32: cuDNN's tensor-op math and
-  // cuBLAS's TF32 mode for the same fp32 tensors. A GPU below minimum_compute_capability(precision)
-  // is refused when the backend is made. fp16 and bf16 are not built yet and are refused.
+  // cuBLAS's TF32 mode for the same fp32 tensors; fp16 and bf16: as fp32 for F32 tensors, tensor
+  // cores with F32 sums for the half-precision tensors the model then passes. A GPU below
+  // minimum_compute_capability(precision) is refused when the backend is made.
   Precision precision = Precision::Fp32;
 };
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options = {});

@@ -26,13 +26,17 @@ Shape pool_output_shape(const char* op, const Tensor& x, const Pool2dParams& par
 
 using NamedTensors = std::initializer_list<std::pair<const char*, const Tensor*>>;
 
-// Every tensor of `tensors` is F32 of `shape` on `device`.
+// Every tensor of `tensors` is of `dtype` and `shape` on `device`.
+void check_shapes(const char* op, DType dtype, const Shape& shape, NamedTensors tensors, Device device) {
+  for (const auto& [name, tensor] : tensors) check_tensor(*tensor, op, name, dtype, shape, device);
+}
+
 void check_f32_shapes(const char* op, const Shape& shape, NamedTensors tensors, Device device) {
-  for (const auto& [name, tensor] : tensors) check_tensor(*tensor, op, name, DType::F32, shape, device);
+  check_shapes(op, DType::F32, shape, tensors, device);
 }
 
 void check_batch_norm_input(const char* op, const Tensor& x, Device device) {
-  check_f32_input(x, op, "x", 4, device);
+  check_float_input(x, op, "x", 4, device);
 }
 
 // Batch norm's training forward and backward, under the name of the op that runs them.
@@ -48,7 +52,7 @@ void check_training_forward(const char* op, const Tensor& x, const Tensor& gamma
                     {"saved_mean", &saved_mean},
                     {"saved_invstd", &saved_invstd}},
                    device);
-  check_tensor(y, op, "y", DType::F32, x.shape(), device);
+  check_tensor(y, op, "y", x.dtype(), x.shape(), device);
   // As torch: the variance of a single value per channel is undefined, and its unbiased
   // estimate divides by count - 1.
   R50_CHECK(x.dim(0) * x.dim(2) * x.dim(3) > 1, op,
@@ -59,7 +63,7 @@ void check_training_backward(const char* op, const Tensor& x, const Tensor& dy, 
                              const Tensor& saved_mean, const Tensor& saved_invstd, const Tensor& dx,
                              const Tensor& dgamma, const Tensor& dbeta, Device device) {
   check_batch_norm_input(op, x, device);
-  check_f32_shapes(op, x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_shapes(op, x.dtype(), x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
   check_f32_shapes(op, {x.dim(1)},
                    {{"gamma", &gamma},
                     {"saved_mean", &saved_mean},
@@ -70,6 +74,20 @@ void check_training_backward(const char* op, const Tensor& x, const Tensor& dy, 
 }
 
 }  // namespace
+
+bool is_floating(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+}
+
+void check_float_input(const Tensor& tensor, const char* op, const char* argument, int rank,
+                       Device device) {
+  R50_CHECK(tensor.defined(), op, ": ", argument, " is missing (expected a ", rank,
+            "-D F32, F16 or BF16 tensor)");
+  R50_CHECK(is_floating(tensor.dtype()) && tensor.rank() == rank && tensor.layout() == Layout::RowMajor &&
+                tensor.device() == device,
+            op, ": ", argument, " is ", tensor.str(), " but expected a ", rank,
+            "-D F32, F16 or BF16 row-major tensor on ", device.str());
+}
 
 void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank,
                      Device device) {
@@ -90,58 +108,77 @@ void check_copy(const Tensor& dst, const Tensor& src, Device device) {
 }
 
 void check_fill(const Tensor& dst, Device device) {
-  R50_CHECK(dst.defined() && dst.dtype() == DType::F32 && dst.device() == device, "fill: dst is ",
-            dst.str(), " but expected an F32 tensor on ", device.str());
+  R50_CHECK(dst.defined() && is_floating(dst.dtype()) && dst.device() == device, "fill: dst is ",
+            dst.str(), " but expected an F32, F16 or BF16 tensor on ", device.str());
+}
+
+void check_cast(const Tensor& src, const Tensor& dst, Device device) {
+  const char* op = "cast";
+  check_float_input(src, op, "src", src.rank(), device);
+  check_float_input(dst, op, "dst", dst.rank(), device);
+  R50_CHECK(dst.shape() == src.shape(), op, ": dst is ", dst.str(), " but src is ", src.str());
+  R50_CHECK(dst.data() != src.data() || dst.dtype() == src.dtype(), op, ": dst ", dst.str(),
+            " aliases src ", src.str(), " of another dtype");
+}
+
+void check_find_non_finite(const std::vector<Tensor>& tensors, const Tensor& found, Device device) {
+  const char* op = "find_non_finite";
+  for (const Tensor& tensor : tensors) check_float_input(tensor, op, "tensors[i]", tensor.rank(), device);
+  check_tensor(found, op, "found", DType::F32, {1}, device);
 }
 
 void check_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                           const Conv2dParams& params, Device device) {
   const char* op = "conv2d_forward";
-  check_f32_input(x, op, "x", 4, device);
-  check_f32_input(w, op, "w", 4, device);
-  check_tensor(y, op, "y", DType::F32, conv_output_shape(op, x, w, params), device);
+  check_float_input(x, op, "x", 4, device);
+  check_float_input(w, op, "w", 4, device);
+  check_tensor(w, op, "w", x.dtype(), w.shape(), device);
+  check_tensor(y, op, "y", x.dtype(), conv_output_shape(op, x, w, params), device);
 }
 
 void check_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
                                 const Conv2dParams& params, Device device) {
   const char* op = "conv2d_backward_data";
-  check_f32_input(dx, op, "dx", 4, device);
-  check_f32_input(w, op, "w", 4, device);
-  check_tensor(dy, op, "dy", DType::F32, conv_output_shape(op, dx, w, params), device);
+  check_float_input(dx, op, "dx", 4, device);
+  check_float_input(w, op, "w", 4, device);
+  check_tensor(w, op, "w", dx.dtype(), w.shape(), device);
+  check_tensor(dy, op, "dy", dx.dtype(), conv_output_shape(op, dx, w, params), device);
 }
 
 void check_conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                   const Conv2dParams& params, Device device) {
   const char* op = "conv2d_backward_filter";
-  check_f32_input(x, op, "x", 4, device);
-  check_f32_input(dy, op, "dy", 4, device);
-  check_f32_input(dw, op, "dw", 4, device);
-  check_tensor(dw, op, "dw", DType::F32, {dy.dim(1), x.dim(1), dw.dim(2), dw.dim(3)}, device);
-  check_tensor(dy, op, "dy", DType::F32, conv_output_shape(op, x, dw, params), device);
+  check_float_input(x, op, "x", 4, device);
+  check_float_input(dy, op, "dy", 4, device);
+  check_float_input(dw, op, "dw", 4, device);
+  check_tensor(dw, op, "dw", x.dtype(), {dy.dim(1), x.dim(1), dw.dim(2), dw.dim(3)}, device);
+  check_tensor(dy, op, "dy", x.dtype(), conv_output_shape(op, x, dw, params), device);
 }
 
 void check_linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
                           Device device) {
   const char* op = "linear_forward";
-  check_f32_input(x, op, "x", 2, device);
-  check_f32_input(w, op, "w", 2, device);
+  check_float_input(x, op, "x", 2, device);
+  check_float_input(w, op, "w", 2, device);
   const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
-  check_tensor(w, op, "w", DType::F32, {OUT, IN}, device);
-  check_tensor(b, op, "b", DType::F32, {OUT}, device);
-  check_tensor(y, op, "y", DType::F32, {N, OUT}, device);
+  const DType dtype = x.dtype();
+  check_tensor(w, op, "w", dtype, {OUT, IN}, device);
+  check_tensor(b, op, "b", dtype, {OUT}, device);
+  check_tensor(y, op, "y", dtype, {N, OUT}, device);
 }
 
 void check_linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
                            const Tensor& dw, const Tensor& db, Device device) {
   const char* op = "linear_backward";
-  check_f32_input(x, op, "x", 2, device);
-  check_f32_input(w, op, "w", 2, device);
+  check_float_input(x, op, "x", 2, device);
+  check_float_input(w, op, "w", 2, device);
   const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
-  check_tensor(w, op, "w", DType::F32, {OUT, IN}, device);
-  check_tensor(dy, op, "dy", DType::F32, {N, OUT}, device);
-  if (dx.defined()) check_tensor(dx, op, "dx", DType::F32, {N, IN}, device);
-  check_tensor(dw, op, "dw", DType::F32, {OUT, IN}, device);
-  check_tensor(db, op, "db", DType::F32, {OUT}, device);
+  const DType dtype = x.dtype();
+  check_tensor(w, op, "w", dtype, {OUT, IN}, device);
+  check_tensor(dy, op, "dy", dtype, {N, OUT}, device);
+  if (dx.defined()) check_tensor(dx, op, "dx", dtype, {N, IN}, device);
+  check_tensor(dw, op, "dw", dtype, {OUT, IN}, device);
+  check_tensor(db, op, "db", dtype, {OUT}, device);
 }
 
 void check_batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -159,7 +196,7 @@ void check_batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma
                                             Device device) {
   const char* op = "batch_norm_relu_forward_training";
   check_training_forward(op, x, gamma, beta, running_mean, running_var, y, saved_mean, saved_invstd, device);
-  if (residual.defined()) check_tensor(residual, op, "residual", DType::F32, x.shape(), device);
+  if (residual.defined()) check_tensor(residual, op, "residual", x.dtype(), x.shape(), device);
 }
 
 void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -173,7 +210,7 @@ void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, co
                     {"running_mean", &running_mean},
                     {"running_var", &running_var}},
                    device);
-  check_tensor(y, op, "y", DType::F32, x.shape(), device);
+  check_tensor(y, op, "y", x.dtype(), x.shape(), device);
 }
 
 void check_batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
@@ -191,9 +228,9 @@ void check_batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, c
                                              const Tensor& dgamma, const Tensor& dbeta, Device device) {
   const char* op = "batch_norm_relu_backward_training";
   check_training_backward(op, x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta, device);
-  check_f32_shapes(op, x.shape(), {{"y", &y}}, device);
+  check_shapes(op, x.dtype(), x.shape(), {{"y", &y}}, device);
   check_f32_shapes(op, {x.dim(1)}, {{"beta", &beta}}, device);
-  if (dresidual.defined()) check_tensor(dresidual, op, "dresidual", DType::F32, x.shape(), device);
+  if (dresidual.defined()) check_tensor(dresidual, op, "dresidual", x.dtype(), x.shape(), device);
 }
 
 void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, const Tensor& gamma,
@@ -202,7 +239,7 @@ void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, cons
                                          const Tensor& dbeta, Device device) {
   const char* op = "batch_norm_backward_inference";
   check_batch_norm_input(op, x, device);
-  check_f32_shapes(op, x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_shapes(op, x.dtype(), x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
   check_f32_shapes(op, {x.dim(1)},
                    {{"gamma", &gamma},
                     {"running_mean", &running_mean},
@@ -214,54 +251,54 @@ void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, cons
 
 void check_relu_forward(const Tensor& x, const Tensor& y, Device device) {
   const char* op = "relu_forward";
-  check_f32_input(x, op, "x", x.rank(), device);
-  check_tensor(y, op, "y", DType::F32, x.shape(), device);
+  check_float_input(x, op, "x", x.rank(), device);
+  check_tensor(y, op, "y", x.dtype(), x.shape(), device);
 }
 
 void check_relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, Device device) {
   const char* op = "relu_backward";
-  check_f32_input(y, op, "y", y.rank(), device);
-  check_f32_shapes(op, y.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_float_input(y, op, "y", y.rank(), device);
+  check_shapes(op, y.dtype(), y.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
 }
 
 void check_add(const Tensor& a, const Tensor& b, const Tensor& y, Device device) {
   const char* op = "add";
-  check_f32_input(a, op, "a", a.rank(), device);
-  check_f32_shapes(op, a.shape(), {{"b", &b}, {"y", &y}}, device);
+  check_float_input(a, op, "a", a.rank(), device);
+  check_shapes(op, a.dtype(), a.shape(), {{"b", &b}, {"y", &y}}, device);
 }
 
 void check_max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params,
                               Device device) {
   const char* op = "max_pool2d_forward";
-  check_f32_input(x, op, "x", 4, device);
-  check_tensor(y, op, "y", DType::F32, pool_output_shape(op, x, params), device);
+  check_float_input(x, op, "x", 4, device);
+  check_tensor(y, op, "y", x.dtype(), pool_output_shape(op, x, params), device);
 }
 
 void check_max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                const Tensor& dx, const Pool2dParams& params, Device device) {
   const char* op = "max_pool2d_backward";
-  check_f32_input(x, op, "x", 4, device);
-  check_tensor(y, op, "y", DType::F32, pool_output_shape(op, x, params), device);
-  check_tensor(dy, op, "dy", DType::F32, y.shape(), device);
-  check_tensor(dx, op, "dx", DType::F32, x.shape(), device);
+  check_float_input(x, op, "x", 4, device);
+  check_tensor(y, op, "y", x.dtype(), pool_output_shape(op, x, params), device);
+  check_tensor(dy, op, "dy", x.dtype(), y.shape(), device);
+  check_tensor(dx, op, "dx", x.dtype(), x.shape(), device);
 }
 
 void check_global_avg_pool_forward(const Tensor& x, const Tensor& y, Device device) {
   const char* op = "global_avg_pool_forward";
-  check_f32_input(x, op, "x", 4, device);
-  check_tensor(y, op, "y", DType::F32, {x.dim(0), x.dim(1)}, device);
+  check_float_input(x, op, "x", 4, device);
+  check_tensor(y, op, "y", x.dtype(), {x.dim(0), x.dim(1)}, device);
 }
 
 void check_global_avg_pool_backward(const Tensor& dy, const Tensor& dx, Device device) {
   const char* op = "global_avg_pool_backward";
-  check_f32_input(dx, op, "dx", 4, device);
-  check_tensor(dy, op, "dy", DType::F32, {dx.dim(0), dx.dim(1)}, device);
+  check_float_input(dx, op, "dx", 4, device);
+  check_tensor(dy, op, "dy", dx.dtype(), {dx.dim(0), dx.dim(1)}, device);
 }
 
 void check_softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
                                          const Tensor& probs, const Tensor& loss, Device device) {
   const char* op = "softmax_cross_entropy_forward";
-  check_f32_input(logits, op, "logits", 2, device);
+  check_float_input(logits, op, "logits", 2, device);
   R50_CHECK(logits.dim(0) > 0 && logits.dim(1) > 0, op, ": logits ", logits.shape().str(),
             " must have a row and a class");
   check_tensor(probs, op, "probs", DType::F32, logits.shape(), device);
@@ -273,7 +310,8 @@ void check_softmax_cross_entropy_backward(const Tensor& probs, const Tensor& lab
                                           const Tensor& dlogits, Device device) {
   const char* op = "softmax_cross_entropy_backward";
   check_f32_input(probs, op, "probs", 2, device);
-  check_tensor(dlogits, op, "dlogits", DType::F32, probs.shape(), device);
+  check_float_input(dlogits, op, "dlogits", 2, device);
+  check_tensor(dlogits, op, "dlogits", dlogits.dtype(), probs.shape(), device);
   check_tensor(labels, op, "labels", DType::I32, {probs.dim(0)}, device);
 }
 
@@ -281,7 +319,8 @@ void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momen
                     const SgdParams& params, Device device) {
   const char* op = "sgd_step";
   check_f32_input(param, op, "param", param.rank(), device);
-  check_tensor(grad, op, "grad", DType::F32, param.shape(), device);
+  check_float_input(grad, op, "grad", param.rank(), device);
+  check_tensor(grad, op, "grad", grad.dtype(), param.shape(), device);
   if (params.momentum != 0.0f) {
     check_tensor(momentum_buffer, op, "momentum_buffer", DType::F32, param.shape(), device);
   }
@@ -289,6 +328,16 @@ void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momen
             ": Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD), got "
             "momentum ",
             params.momentum, " dampening ", params.dampening);
+}
+
+void check_sgd_tensors(const SgdTensors& tensors, const SgdParams& params, Device device) {
+  check_sgd_step(tensors.param, tensors.grad, tensors.momentum_buffer, params, device);
+  const Tensor& copy = tensors.compute_copy;
+  if (!copy.defined()) return;
+  check_float_input(copy, "sgd_step", "compute_copy", copy.rank(), device);
+  R50_CHECK(copy.dtype() != DType::F32 && copy.shape() == tensors.param.shape(),
+            "sgd_step: compute_copy is ", copy.str(), " but expected F16 or BF16 of param's shape ",
+            tensors.param.shape().str());
 }
 
 void check_normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& std,
@@ -299,7 +348,8 @@ void check_normalize_images(const Tensor& images, const Tensor& y, const std::ar
                 images.device() == device,
             op, ": images is ", images.str(), " but expected U8[N, H, W, 3] row-major on ",
             device.str());
-  check_tensor(y, op, "y", DType::F32, {images.dim(0), 3, images.dim(1), images.dim(2)}, device);
+  check_float_input(y, op, "y", 4, device);
+  check_tensor(y, op, "y", y.dtype(), {images.dim(0), 3, images.dim(1), images.dim(2)}, device);
   for (int c = 0; c < 3; ++c) {
     R50_CHECK(std[c] > 0.0f, op, ": std[", c, "] is ", std[c], " but must be positive");
   }

@@ -1,4 +1,5 @@
-// defines: check_f32_input, check_copy, check_fill, check_conv2d_forward,
+// defines: is_floating, check_float_input, check_f32_input, check_copy, check_fill, check_cast,
+//          check_find_non_finite, check_sgd_tensors, check_conv2d_forward,
 //          check_conv2d_backward_data, check_conv2d_backward_filter, check_linear_forward,
 //          check_linear_backward, check_batch_norm_forward_training,
 //          check_batch_norm_relu_forward_training, check_batch_norm_relu_backward_training,
@@ -19,13 +20,21 @@
 
 namespace r50 {
 
-// Throws unless `tensor` is a row-major F32 tensor of `rank` dimensions on `device`. For the
-// inputs whose shape defines every other shape an op checks.
+// F32, F16 or BF16: the dtypes an activation may have (backend.h, Dtypes).
+bool is_floating(DType dtype);
+
+// Throws unless `tensor` is a row-major F32, F16 or BF16 (check_float_input) or F32
+// (check_f32_input) tensor of `rank` dimensions on `device`. For the inputs whose shape and
+// dtype define every other shape and dtype an op checks.
+void check_float_input(const Tensor& tensor, const char* op, const char* argument, int rank,
+                       Device device);
 void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank,
                      Device device);
 
 void check_copy(const Tensor& dst, const Tensor& src, Device device);
 void check_fill(const Tensor& dst, Device device);
+void check_cast(const Tensor& src, const Tensor& dst, Device device);
+void check_find_non_finite(const std::vector<Tensor>& tensors, const Tensor& found, Device device);
 
 void check_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                           const Conv2dParams& params, Device device);
@@ -84,6 +93,8 @@ void check_softmax_cross_entropy_backward(const Tensor& probs, const Tensor& lab
 
 void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                     const SgdParams& params, Device device);
+// check_sgd_step's checks on an entry of sgd_step_all, and its compute copy's.
+void check_sgd_tensors(const SgdTensors& tensors, const SgdParams& params, Device device);
 
 void check_normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& std,
                             Device device);

@@ -22,6 +22,7 @@ std::string convolution_algorithms_json(const std::vector<ConvolutionAlgorithm>&
     array.push_back({{"direction", choice.direction},
                      {"input", choice.input},
                      {"filter", choice.filter},
+                     {"dtype", choice.dtype},
                      {"stride", choice.stride},
                      {"padding", choice.padding},
                      {"algorithm", choice.algorithm},
@@ -32,11 +33,12 @@ std::string convolution_algorithms_json(const std::vector<ConvolutionAlgorithm>&
 }
 
 std::string convolution_algorithms_table(const std::vector<ConvolutionAlgorithm>& algorithms) {
-  TextTable table({"direction", "input", "filter", "stride", "padding", "algorithm", "workspace"},
-                  {true, true, true, false, false, true, false});
+  TextTable table({"direction", "input", "filter", "dtype", "stride", "padding", "algorithm", "workspace"},
+                  {true, true, true, true, false, false, true, false});
   for (const ConvolutionAlgorithm& choice : algorithms) {
-    table.add_row({choice.direction, dims(choice.input), dims(choice.filter), std::to_string(choice.stride),
-                   std::to_string(choice.padding), choice.algorithm, format_bytes(choice.workspace_bytes)});
+    table.add_row({choice.direction, dims(choice.input), dims(choice.filter), choice.dtype,
+                   std::to_string(choice.stride), std::to_string(choice.padding), choice.algorithm,
+                   format_bytes(choice.workspace_bytes)});
   }
   return table.str();
 }

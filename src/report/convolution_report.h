@@ -18,6 +18,7 @@ struct ConvolutionAlgorithm {
   std::string algorithm;               // "IMPLICIT_PRECOMP_GEMM", ...
   std::uint64_t workspace_bytes = 0;
   double search_ms = 0.0;              // the candidate's measured time under --cudnn-benchmark; 0 otherwise
+  std::string dtype = "F32";           // of input, filter and output alike: "F32", "F16", "BF16"
 };
 
 // A JSON array, one object per choice with the fields above as keys (the results JSON's

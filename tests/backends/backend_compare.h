@@ -1,5 +1,7 @@
 // defines: backend_compare::Tolerance, kExact, elementwise, per_element, Output, Outputs, Row,
-//          Stage, sum_bound, uniform, absolute, convolution_rows, linear_rows, batch_norm_rows
+//          Stage, sum_bound, uniform, absolute, kCudnnAlgorithmFactor, activations,
+//          ChannelStatistics, channel_statistics, convolution_rows, linear_rows, batch_norm_rows,
+//          half_precision_rows
 //
 // The pieces of the CUDA-against-CPU table (backend_compare_test.cpp): a row builds its inputs
 // from a seeded Rng, runs one op on the backend it is given and returns the outputs, each with
@@ -98,9 +100,27 @@ inline HostTensor<float> uniform(const Shape& shape, Rng& rng, double low = -1.0
 
 inline HostTensor<float> absolute(const HostTensor<float>& x) { return reference::abs_values(x); }
 
+// How many times a direct sum's error bound cuDNN's Winograd and FFT algorithms may take (derived
+// in backend_compare_conv_linear.cpp), for the convolution rows of every dtype.
+constexpr double kCudnnAlgorithmFactor = 4.0;
+
+// Batch norm's inputs as a network has them (backend_compare_batchnorm.cpp): each channel centred
+// on its own mean in [-2, 2] with its own spread in [0.3, 1.5], so that the mean matters and the
+// variance is not 1.
+HostTensor<float> activations(const Shape& shape, Rng& rng);
+
+// Exact per-channel statistics of x [N, C, H, W], in double.
+struct ChannelStatistics {
+  std::int64_t C, HW, count;
+  std::vector<double> mean, var, max_abs;
+  std::int64_t channel(std::int64_t i) const { return i / HW % C; }
+};
+ChannelStatistics channel_statistics(const HostTensor<float>& x);
+
 // The rows of each op family kept in a file of its own.
 std::vector<Row> convolution_rows();  // backend_compare_conv_linear.cpp
 std::vector<Row> linear_rows();       // backend_compare_conv_linear.cpp
 std::vector<Row> batch_norm_rows();   // backend_compare_batchnorm.cpp
+std::vector<Row> half_precision_rows();  // backend_compare_half.cpp: F16 and BF16
 
 }  // namespace r50::backend_compare

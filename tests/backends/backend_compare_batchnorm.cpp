@@ -10,25 +10,7 @@
 #include "backends/backend_compare.h"
 
 namespace r50::backend_compare {
-namespace {
 
-struct NormShape {
-  const char* name;
-  Shape x;
-  bool odd;
-};
-
-const NormShape kNormShapes[] = {
-    {"Layer2", {4, 128, 28, 28}, false},
-    {"FourValuesPerChannel", {4, 96, 1, 1}, false},  // layer4 at 32×32 input, batch 4
-    {"Odd", {3, 5, 13, 13}, true},
-    // Few long channels, as the stem's: the reductions split across blocks (7 and 8 splits).
-    {"StemLike", {2, 16, 112, 112}, false},
-    {"OddSplit", {3, 7, 97, 101}, true},
-};
-
-// Activations as a network has them: each channel centred on its own mean in [-2, 2] with its own
-// spread in [0.3, 1.5], so that the mean matters and the variance is not 1.
 HostTensor<float> activations(const Shape& shape, Rng& rng) {
   const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
   std::vector<double> centre(C), spread(C);
@@ -44,13 +26,6 @@ HostTensor<float> activations(const Shape& shape, Rng& rng) {
             static_cast<float>(centre[c] + spread[c] * rng.uniform(-1.0, 1.0));
   return x;
 }
-
-// Exact per-channel statistics, in double.
-struct ChannelStatistics {
-  std::int64_t C, HW, count;
-  std::vector<double> mean, var, max_abs;
-  std::int64_t channel(std::int64_t i) const { return i / HW % C; }
-};
 
 ChannelStatistics channel_statistics(const HostTensor<float>& x) {
   const Shape& shape = x.shape();
@@ -68,6 +43,23 @@ ChannelStatistics channel_statistics(const HostTensor<float>& x) {
   for (double& var : s.var) var /= double(s.count);
   return s;
 }
+
+namespace {
+
+struct NormShape {
+  const char* name;
+  Shape x;
+  bool odd;
+};
+
+const NormShape kNormShapes[] = {
+    {"Layer2", {4, 128, 28, 28}, false},
+    {"FourValuesPerChannel", {4, 96, 1, 1}, false},  // layer4 at 32×32 input, batch 4
+    {"Odd", {3, 5, 13, 13}, true},
+    // Few long channels, as the stem's: the reductions split across blocks (7 and 8 splits).
+    {"StemLike", {2, 16, 112, 112}, false},
+    {"OddSplit", {3, 7, 97, 101}, true},
+};
 
 struct BatchNormInputs {
   HostTensor<float> x, gamma, beta, running_mean, running_var, dy;

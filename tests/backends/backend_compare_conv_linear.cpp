@@ -48,9 +48,8 @@ const ConvShape kConvShapes[] = {
 // (64 channels) to 6.8 (5 channels) times the normwise error of direct summation (F(2×2, 3×3) at
 // about 1), while the bound is more than 100 times direct summation's error there, so Winograd
 // stays under a fourteenth of it. The CUDA side is allowed kCudnnAlgorithmFactor = 4 times the
-// bound all the same, and the two backends together differ by at most (1 + 4)·γ(terms)·magnitude.
-constexpr double kCudnnAlgorithmFactor = 4.0;
-
+// bound all the same (kCudnnAlgorithmFactor, backend_compare.h), and the two backends together
+// differ by at most (1 + 4)·γ(terms)·magnitude.
 Tolerance conv_tolerance(const HostTensor<float>& magnitude, std::int64_t terms) {
   return per_element(magnitude, (1.0 + kCudnnAlgorithmFactor) * sum_bound(terms));
 }

@@ -64,7 +64,7 @@ std::vector<HostEntry> step(Backend& backend, const std::vector<HostEntry>& entr
   std::vector<SgdTensors> tensors;
   for (const HostEntry& e : entries) {
     tensors.push_back({stage.input(e.param), stage.input(e.grad),
-                       momentum ? stage.input(e.buffer) : Tensor(), e.first_step});
+                       momentum ? stage.input(e.buffer) : Tensor(), e.first_step, Tensor()});
   }
   if (update == Update::AllAtOnce) {
     backend.sgd_step_all(tensors, params);
@@ -193,13 +193,65 @@ TEST(SgdStepAllOnCuda, AllocatesNothing) {
   std::vector<SgdTensors> tensors;
   for (const HostEntry& e : entries) {
     tensors.push_back(
-        {stage.input(e.param), stage.input(e.grad), stage.input(e.buffer), e.first_step});
+        {stage.input(e.param), stage.input(e.grad), stage.input(e.buffer), e.first_step, Tensor()});
   }
   cuda().sgd_step_all(tensors, {});
   const std::uint64_t allocations = cuda().allocator().stats().allocation_count;
   for (int i = 0; i < 3; ++i) cuda().sgd_step_all(tensors, {});
   cuda().synchronize();
   EXPECT_EQ(cuda().allocator().stats().allocation_count, allocations);
+}
+
+// Mixed precision's update: gradients in F16 or BF16 read through a loss scale's grad_scale, and the
+// parameters' compute copies rewritten, over ResNet-50's 161 parameters in one call: bit for bit
+// sgd_step tensor by tensor followed by cast(param, compute_copy).
+TEST(SgdStepAllOnCuda, HalfGradientsAndComputeCopiesEqualSgdStepThenCast) {
+  R50_REQUIRE_GPU_OR_SKIP();
+  SgdParams params;
+  params.grad_scale = 1.0f / 1024.0f;
+  for (DType dtype : {DType::F16, DType::BF16}) {
+    const std::vector<HostEntry> entries = random_entries(resnet50_parameter_shapes(), 107);
+    Backend& gpu = cuda();
+    // Each way from the same start: param, grad (rounded to dtype), buffer and a compute copy.
+    struct OnDevice {
+      OwnedTensor param, grad, buffer, copy;
+    };
+    const auto upload = [&](const HostEntry& e) {
+      OnDevice d{OwnedTensor(gpu.allocator(), e.param.shape(), DType::F32, gpu.device()),
+                 OwnedTensor(gpu.allocator(), e.param.shape(), dtype, gpu.device()),
+                 OwnedTensor(gpu.allocator(), e.param.shape(), DType::F32, gpu.device()),
+                 OwnedTensor(gpu.allocator(), e.param.shape(), dtype, gpu.device())};
+      gpu.copy_from_host(d.param, e.param.data());
+      gpu.copy_from_host(d.buffer, e.buffer.data());
+      const OwnedTensor grad_f32(gpu.allocator(), e.param.shape(), DType::F32, gpu.device());
+      gpu.copy_from_host(grad_f32, e.grad.data());
+      gpu.cast(grad_f32, d.grad);
+      return d;
+    };
+    std::vector<OnDevice> all_at_once, tensor_by_tensor;
+    std::vector<SgdTensors> tensors;
+    for (const HostEntry& e : entries) {
+      all_at_once.push_back(upload(e));
+      tensor_by_tensor.push_back(upload(e));
+      const OnDevice& d = all_at_once.back();
+      tensors.push_back({d.param, d.grad, d.buffer, e.first_step, d.copy});
+    }
+    gpu.sgd_step_all(tensors, params);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const OnDevice& d = tensor_by_tensor[i];
+      gpu.sgd_step(d.param, d.grad, d.buffer, params, entries[i].first_step);
+      gpu.cast(d.param, d.copy);
+    }
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      for (auto member : {&OnDevice::param, &OnDevice::buffer, &OnDevice::copy}) {
+        const Tensor& a = all_at_once[i].*member;
+        std::vector<std::uint8_t> x(a.nbytes()), y(a.nbytes());
+        gpu.copy_to_host(x.data(), a);
+        gpu.copy_to_host(y.data(), tensor_by_tensor[i].*member);
+        ASSERT_EQ(x, y) << dtype_name(dtype) << " entry " << i << " " << a.str();
+      }
+    }
+  }
 }
 
 // What `call` throws, or "" when it throws nothing.
@@ -221,7 +273,7 @@ void expect_refused_as_sgd_step(const SgdTensors& bad, const std::vector<std::st
   std::vector<SgdTensors> tensors;
   for (const HostEntry& e : good) {
     tensors.push_back(
-        {stage.input(e.param), stage.input(e.grad), stage.input(e.buffer), e.first_step});
+        {stage.input(e.param), stage.input(e.grad), stage.input(e.buffer), e.first_step, Tensor()});
   }
   tensors.push_back(bad);
   const std::string expected = message_of(
@@ -238,7 +290,7 @@ void expect_refused_as_sgd_step(const SgdTensors& bad, const std::vector<std::st
 TEST(SgdStepAllOnCuda, RefusesMismatchedShapesAsSgdStep) {
   R50_REQUIRE_GPU_OR_SKIP();
   Stage stage(cuda());
-  const SgdTensors bad{stage.output({2, 3}), stage.output({3, 2}), stage.output({2, 3}), true};
+  const SgdTensors bad{stage.output({2, 3}), stage.output({3, 2}), stage.output({2, 3}), true, Tensor()};
   expect_refused_as_sgd_step(bad, {"sgd_step", "grad", "[3, 2]", "[2, 3]"});
 }
 
@@ -246,7 +298,7 @@ TEST(SgdStepAllOnCuda, RefusesATensorOnTheHostAsSgdStep) {
   R50_REQUIRE_GPU_OR_SKIP();
   HostTensor<float> host_grad({2, 3});
   Stage stage(cuda());
-  const SgdTensors bad{stage.output({2, 3}), host_grad.view(), stage.output({2, 3}), true};
+  const SgdTensors bad{stage.output({2, 3}), host_grad.view(), stage.output({2, 3}), true, Tensor()};
   expect_refused_as_sgd_step(bad, {"sgd_step", "grad", "on cpu", "expected it on cuda"});
 }
 

@@ -153,7 +153,7 @@ std::vector<SgdEntry> odd_entries(Rng& rng) {
 std::vector<SgdTensors> sgd_tensors(const std::vector<SgdEntry>& entries) {
   std::vector<SgdTensors> tensors;
   for (const SgdEntry& e : entries) {
-    tensors.push_back({e.param.view(), e.grad.view(), e.buffer.view(), e.first_step});
+    tensors.push_back({e.param.view(), e.grad.view(), e.buffer.view(), e.first_step, Tensor()});
   }
   return tensors;
 }

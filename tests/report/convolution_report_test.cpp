@@ -19,6 +19,7 @@ TEST(ConvolutionAlgorithmsJson, HoldsOneObjectPerChoice) {
   EXPECT_EQ(json[0]["direction"], "forward");
   EXPECT_EQ(json[0]["input"], nlohmann::json({64, 3, 224, 224}));
   EXPECT_EQ(json[0]["filter"], nlohmann::json({64, 3, 7, 7}));
+  EXPECT_EQ(json[0]["dtype"], "F32");
   EXPECT_EQ(json[0]["stride"], 2);
   EXPECT_EQ(json[0]["padding"], 3);
   EXPECT_EQ(json[0]["algorithm"], "IMPLICIT_PRECOMP_GEMM");
@@ -32,8 +33,17 @@ TEST(ConvolutionAlgorithmsJson, IsAnEmptyArrayWithoutChoices) {
 
 TEST(ConvolutionAlgorithmsTable, ShowsAHeaderAndOneLinePerChoice) {
   EXPECT_EQ(convolution_algorithms_table({stem()}),
-            "direction  input              filter         stride  padding  algorithm              workspace\n"
-            "forward    [64, 3, 224, 224]  [64, 3, 7, 7]       2        3  IMPLICIT_PRECOMP_GEMM   1.00 MiB\n");
+            "direction  input              filter         dtype  stride  padding  algorithm              workspace\n"
+            "forward    [64, 3, 224, 224]  [64, 3, 7, 7]  F32         2        3  IMPLICIT_PRECOMP_GEMM   1.00 MiB\n");
+}
+
+TEST(ConvolutionAlgorithmsTable, NamesTheDtypeOfAHalfPrecisionChoice) {
+  ConvolutionAlgorithm half = stem();
+  half.dtype = "BF16";
+  EXPECT_EQ(convolution_algorithms_table({half}),
+            "direction  input              filter         dtype  stride  padding  algorithm              workspace\n"
+            "forward    [64, 3, 224, 224]  [64, 3, 7, 7]  BF16        2        3  IMPLICIT_PRECOMP_GEMM   1.00 MiB\n");
+  EXPECT_EQ(nlohmann::json::parse(convolution_algorithms_json({half}))[0]["dtype"], "BF16");
 }
 
 }  // namespace

@@ -1,11 +1,18 @@
 #include <cstdint>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 
 namespace r50 {
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& y) {
   check_add(a, b, y, device());
+  if (a.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    add(f32.input(a), f32.input(b), f32.output(y));
+    f32.finish();
+    return;
+  }
   const float* lhs = a.data_as<float>();
   const float* rhs = b.data_as<float>();
   float* out = y.data_as<float>();

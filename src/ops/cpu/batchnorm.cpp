@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 
 namespace r50 {
 namespace {
@@ -37,6 +38,13 @@ void CpuBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gamm
                                              const BatchNormParams& params) {
   check_batch_norm_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean,
                                     saved_invstd, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    batch_norm_forward_training(f32.input(x), gamma, beta, running_mean, running_var, f32.output(y), saved_mean,
+                                saved_invstd, params);
+    f32.finish();
+    return;
+  }
   const Planes p = planes(x);
   const double count = static_cast<double>(p.count());
   const double momentum = params.momentum;
@@ -84,6 +92,12 @@ void CpuBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gam
                                               const Tensor& running_var, const Tensor& y,
                                               float eps) {
   check_batch_norm_forward_inference(x, gamma, beta, running_mean, running_var, y, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    batch_norm_forward_inference(f32.input(x), gamma, beta, running_mean, running_var, f32.output(y), eps);
+    f32.finish();
+    return;
+  }
   const Planes p = planes(x);
   const float* x_data = x.data_as<float>();
   float* y_data = y.data_as<float>();
@@ -105,6 +119,13 @@ void CpuBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy,
                                               const Tensor& dgamma, const Tensor& dbeta) {
   check_batch_norm_backward_training(x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta,
                                      device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    batch_norm_backward_training(f32.input(x), f32.input(dy), gamma, saved_mean, saved_invstd, f32.output(dx),
+                                 dgamma, dbeta);
+    f32.finish();
+    return;
+  }
   const Planes p = planes(x);
   const double count = static_cast<double>(p.count());
   const float* x_data = x.data_as<float>();
@@ -156,6 +177,13 @@ void CpuBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& dy
                                                const Tensor& dbeta) {
   check_batch_norm_backward_inference(x, dy, gamma, running_mean, running_var, dx, dgamma, dbeta,
                                       device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    batch_norm_backward_inference(f32.input(x), f32.input(dy), gamma, running_mean, running_var, eps,
+                                  f32.output(dx), dgamma, dbeta);
+    f32.finish();
+    return;
+  }
   const Planes p = planes(x);
   const float* x_data = x.data_as<float>();
   const float* dy_data = dy.data_as<float>();

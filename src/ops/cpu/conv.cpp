@@ -10,6 +10,7 @@
 
 #include "memory/buffer.h"
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 #include "ops/cpu/gemm.h"
 
 namespace r50 {
@@ -109,6 +110,12 @@ const float* columns(const ConvGeometry& g, const float* x_n, const Buffer& col,
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                                 const Conv2dParams& params) {
   check_conv2d_forward(x, w, y, params, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    conv2d_forward(f32.input(x), f32.input(w), f32.output(y), params);
+    f32.finish();
+    return;
+  }
   const ConvGeometry g = geometry(x.shape(), w.shape(), y.shape(), params);
   const float* x_data = x.data_as<float>();
   float* y_data = y.data_as<float>();
@@ -123,6 +130,13 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
 void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
                                       const Conv2dParams& params, bool accumulate) {
   check_conv2d_backward_data(dy, w, dx, params, device());
+  if (dx.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    conv2d_backward_data(f32.input(dy), f32.input(w), accumulate ? f32.input_output(dx) : f32.output(dx), params,
+                         accumulate);
+    f32.finish();
+    return;
+  }
   if (accumulate) {
     // Made apart and added, rounded as a separate add rounds it: the model's fused and unfused
     // backward passes agree bit for bit here, which makes this backend their oracle.
@@ -148,6 +162,12 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const T
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                         const Conv2dParams& params) {
   check_conv2d_backward_filter(x, dy, dw, params, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    conv2d_backward_filter(f32.input(x), f32.input(dy), f32.output(dw), params);
+    f32.finish();
+    return;
+  }
   const ConvGeometry g = geometry(x.shape(), dw.shape(), dy.shape(), params);
   const float* x_data = x.data_as<float>();
   const float* dy_data = dy.data_as<float>();

@@ -11,6 +11,7 @@
 #include <cblas.h>
 #endif
 
+#include "core/half.h"
 #include "core/host.h"
 
 namespace r50 {
@@ -68,8 +69,14 @@ void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
 
 void CpuBackend::fill(const Tensor& dst, float value) {
   check_fill(dst, device());
-  float* data = static_cast<float*>(dst.data());
   const std::int64_t count = dst.numel();
+  if (dst.dtype() != DType::F32) {
+    std::uint16_t stored = 0;
+    floats_into(&value, 1, &stored, dst.dtype());
+    std::fill_n(static_cast<std::uint16_t*>(dst.data()), count, stored);
+    return;
+  }
+  float* data = static_cast<float*>(dst.data());
 #pragma omp parallel for num_threads(threads_) schedule(static) if (count > kParallelElements)
   for (std::int64_t i = 0; i < count; ++i) data[i] = value;
 }

@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 #include "ops/cpu/gemm.h"
 
 namespace r50 {
@@ -9,6 +10,12 @@ namespace r50 {
 void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& b,
                                 const Tensor& y) {
   check_linear_forward(x, w, b, y, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    linear_forward(f32.input(x), f32.input(w), f32.input(b), f32.output(y));
+    f32.finish();
+    return;
+  }
   const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
   const float* bias = b.data_as<float>();
   float* y_data = y.data_as<float>();
@@ -22,6 +29,12 @@ void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& 
 void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
                                  const Tensor& dx, const Tensor& dw, const Tensor& db) {
   check_linear_backward(x, w, dy, dx, dw, db, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    linear_backward(f32.input(x), f32.input(w), f32.input(dy), f32.output(dx), f32.output(dw), f32.output(db));
+    f32.finish();
+    return;
+  }
   const std::int64_t N = x.dim(0), IN = x.dim(1), OUT = w.dim(0);
   const float* dy_data = dy.data_as<float>();
   if (dx.defined()) {

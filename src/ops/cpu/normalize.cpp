@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 
 namespace r50 {
 
@@ -11,6 +12,12 @@ void CpuBackend::normalize_images(const Tensor& images, const Tensor& y,
                                   const std::array<float, 3>& mean,
                                   const std::array<float, 3>& std) {
   check_normalize_images(images, y, std, device());
+  if (y.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    normalize_images(images, f32.output(y), mean, std);
+    f32.finish();
+    return;
+  }
   const std::int64_t N = images.dim(0), H = images.dim(1), W = images.dim(2), HW = H * W;
   float scale[3], shift[3];
   for (int c = 0; c < 3; ++c) {

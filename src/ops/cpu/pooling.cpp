@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 
 namespace r50 {
 namespace {
@@ -28,6 +29,12 @@ Window window(std::int64_t p, std::int64_t q, std::int64_t H, std::int64_t W,
 
 void CpuBackend::max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params) {
   check_max_pool2d_forward(x, y, params, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    max_pool2d_forward(f32.input(x), f32.output(y), params);
+    f32.finish();
+    return;
+  }
   const std::int64_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
   const std::int64_t P = y.dim(2), Q = y.dim(3);
   const float* x_data = x.data_as<float>();
@@ -55,6 +62,12 @@ void CpuBackend::max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool
 void CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                      const Tensor& dx, const Pool2dParams& params) {
   check_max_pool2d_backward(x, y, dy, dx, params, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    max_pool2d_backward(f32.input(x), f32.input(y), f32.input(dy), f32.output(dx), params);
+    f32.finish();
+    return;
+  }
   const std::int64_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
   const std::int64_t P = y.dim(2), Q = y.dim(3);
   const float* x_data = x.data_as<float>();
@@ -88,6 +101,12 @@ void CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& y, const Ten
 
 void CpuBackend::global_avg_pool_forward(const Tensor& x, const Tensor& y) {
   check_global_avg_pool_forward(x, y, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    global_avg_pool_forward(f32.input(x), f32.output(y));
+    f32.finish();
+    return;
+  }
   const std::int64_t planes = x.dim(0) * x.dim(1), HW = x.dim(2) * x.dim(3);
   const float* x_data = x.data_as<float>();
   float* y_data = y.data_as<float>();
@@ -103,6 +122,12 @@ void CpuBackend::global_avg_pool_forward(const Tensor& x, const Tensor& y) {
 
 void CpuBackend::global_avg_pool_backward(const Tensor& dy, const Tensor& dx) {
   check_global_avg_pool_backward(dy, dx, device());
+  if (dx.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    global_avg_pool_backward(f32.input(dy), f32.output(dx));
+    f32.finish();
+    return;
+  }
   const std::int64_t planes = dx.dim(0) * dx.dim(1), HW = dx.dim(2) * dx.dim(3);
   const float* dy_data = dy.data_as<float>();
   float* dx_data = dx.data_as<float>();

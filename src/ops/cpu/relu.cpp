@@ -1,11 +1,18 @@
 #include <cstdint>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 
 namespace r50 {
 
 void CpuBackend::relu_forward(const Tensor& x, const Tensor& y) {
   check_relu_forward(x, y, device());
+  if (x.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    relu_forward(f32.input(x), f32.output(y));
+    f32.finish();
+    return;
+  }
   const float* in = x.data_as<float>();
   float* out = y.data_as<float>();
   const std::int64_t count = x.numel();
@@ -20,6 +27,12 @@ void CpuBackend::relu_forward(const Tensor& x, const Tensor& y) {
 
 void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
   check_relu_backward(y, dy, dx, device());
+  if (y.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    relu_backward(f32.input(y), f32.input(dy), f32.output(dx));
+    f32.finish();
+    return;
+  }
   const float* out = y.data_as<float>();
   const float* grad = dy.data_as<float>();
   float* grad_in = dx.data_as<float>();

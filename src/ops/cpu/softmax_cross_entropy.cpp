@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/f32_staging.h"
 
 namespace r50 {
 namespace {
@@ -27,6 +28,12 @@ void CpuBackend::softmax_cross_entropy_forward(const Tensor& logits, const Tenso
                                                const Tensor& probs, const Tensor& loss) {
   const char* op = "softmax_cross_entropy_forward";
   check_softmax_cross_entropy_forward(logits, labels, probs, loss, device());
+  if (logits.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    softmax_cross_entropy_forward(f32.input(logits), labels, probs, loss);
+    f32.finish();
+    return;
+  }
   const std::int64_t N = logits.dim(0), K = logits.dim(1);
   const std::int32_t* label = checked_labels(op, labels, N, K);
   const float* x = logits.data_as<float>();
@@ -49,6 +56,12 @@ void CpuBackend::softmax_cross_entropy_backward(const Tensor& probs, const Tenso
                                                 const Tensor& dlogits, float loss_grad) {
   const char* op = "softmax_cross_entropy_backward";
   check_softmax_cross_entropy_backward(probs, labels, dlogits, device());
+  if (dlogits.dtype() != DType::F32) {
+    F32Staging f32(allocator_);
+    softmax_cross_entropy_backward(probs, labels, f32.output(dlogits), loss_grad);
+    f32.finish();
+    return;
+  }
   const std::int64_t N = probs.dim(0), K = probs.dim(1);
   const std::int32_t* label = checked_labels(op, labels, N, K);
   const float* p = probs.data_as<float>();

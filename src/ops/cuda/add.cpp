@@ -8,8 +8,7 @@ namespace r50 {
 
 void CudaBackend::add(const Tensor& a, const Tensor& b, const Tensor& y) {
   check_add(a, b, y, device());
-  R50_CUDA_CHECK(kernels::add(a.data_as<float>(), b.data_as<float>(), y.data_as<float>(), a.numel(),
-                              stream_));
+  R50_CUDA_CHECK(kernels::add(a.data(), b.data(), y.data(), storage_of(a), a.numel(), stream_));
 }
 
 }  // namespace r50

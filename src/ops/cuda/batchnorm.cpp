@@ -1,4 +1,5 @@
-// Batch norm on the GPU: kernels/batchnorm.cu over x [N, C, H·W].
+// Batch norm on the GPU: kernels/batchnorm.cu over x [N, C, H·W], the activations and their
+// gradients in x's storage, the per-channel tensors F32.
 #include "kernels.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
@@ -6,6 +7,9 @@
 
 namespace r50 {
 namespace {
+
+// A defined tensor's data, or null for an undefined one (an absent residual).
+void* data_or_null(const Tensor& tensor) { return tensor.defined() ? tensor.data() : nullptr; }
 
 struct Planes {
   int N, C;
@@ -39,10 +43,9 @@ void CudaBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gam
   const Planes p = planes(x);
   const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_forward_training(
-      x.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(),
-      running_mean.data_as<float>(), running_var.data_as<float>(), y.data_as<float>(),
-      saved_mean.data_as<float>(), saved_invstd.data_as<float>(), p.N, p.C, p.HW, params.momentum,
-      params.eps, scratch.data(), stream_));
+      x.data(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
+      running_var.data_as<float>(), y.data(), saved_mean.data_as<float>(), saved_invstd.data_as<float>(),
+      storage_of(x), p.N, p.C, p.HW, params.momentum, params.eps, scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -55,10 +58,10 @@ void CudaBackend::batch_norm_relu_forward_training(const Tensor& x, const Tensor
   const Planes p = planes(x);
   const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_relu_forward_training(
-      x.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
-      running_var.data_as<float>(), residual.defined() ? residual.data_as<float>() : nullptr, y.data_as<float>(),
-      saved_mean.data_as<float>(), saved_invstd.data_as<float>(), p.N, p.C, p.HW, params.momentum, params.eps,
-      scratch.data(), stream_));
+      x.data(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
+      running_var.data_as<float>(), data_or_null(residual), y.data(), saved_mean.data_as<float>(),
+      saved_invstd.data_as<float>(), storage_of(x), p.N, p.C, p.HW, params.momentum, params.eps, scratch.data(),
+      stream_));
 }
 
 void CudaBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gamma,
@@ -68,9 +71,8 @@ void CudaBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& ga
   check_batch_norm_forward_inference(x, gamma, beta, running_mean, running_var, y, device());
   const Planes p = planes(x);
   R50_CUDA_CHECK(kernels::batch_norm_forward_inference(
-      x.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(),
-      running_mean.data_as<float>(), running_var.data_as<float>(), y.data_as<float>(), p.N, p.C,
-      p.HW, eps, stream_));
+      x.data(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
+      running_var.data_as<float>(), y.data(), storage_of(x), p.N, p.C, p.HW, eps, stream_));
 }
 
 void CudaBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy,
@@ -82,9 +84,9 @@ void CudaBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy
   const Planes p = planes(x);
   const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_backward_training(
-      x.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(), saved_mean.data_as<float>(),
-      saved_invstd.data_as<float>(), dx.data_as<float>(), dgamma.data_as<float>(),
-      dbeta.data_as<float>(), p.N, p.C, p.HW, scratch.data(), stream_));
+      x.data(), dy.data(), gamma.data_as<float>(), saved_mean.data_as<float>(), saved_invstd.data_as<float>(),
+      dx.data(), dgamma.data_as<float>(), dbeta.data_as<float>(), storage_of(x), p.N, p.C, p.HW, scratch.data(),
+      stream_));
 }
 
 void CudaBackend::batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
@@ -97,10 +99,9 @@ void CudaBackend::batch_norm_relu_backward_training(const Tensor& x, const Tenso
   const Planes p = planes(x);
   const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_relu_backward_training(
-      x.data_as<float>(), y.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(), beta.data_as<float>(),
-      saved_mean.data_as<float>(), saved_invstd.data_as<float>(), dx.data_as<float>(),
-      dresidual.defined() ? dresidual.data_as<float>() : nullptr, dgamma.data_as<float>(),
-      dbeta.data_as<float>(), p.N, p.C, p.HW, scratch.data(), stream_));
+      x.data(), y.data(), dy.data(), gamma.data_as<float>(), beta.data_as<float>(), saved_mean.data_as<float>(),
+      saved_invstd.data_as<float>(), dx.data(), data_or_null(dresidual), dgamma.data_as<float>(),
+      dbeta.data_as<float>(), storage_of(x), p.N, p.C, p.HW, scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& dy,
@@ -113,9 +114,9 @@ void CudaBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& d
   const Planes p = planes(x);
   const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_backward_inference(
-      x.data_as<float>(), dy.data_as<float>(), gamma.data_as<float>(),
-      running_mean.data_as<float>(), running_var.data_as<float>(), eps, dx.data_as<float>(),
-      dgamma.data_as<float>(), dbeta.data_as<float>(), p.N, p.C, p.HW, scratch.data(), stream_));
+      x.data(), dy.data(), gamma.data_as<float>(), running_mean.data_as<float>(), running_var.data_as<float>(),
+      eps, dx.data(), dgamma.data_as<float>(), dbeta.data_as<float>(), storage_of(x), p.N, p.C, p.HW,
+      scratch.data(), stream_));
 }
 
 }  // namespace r50

@@ -84,8 +84,6 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
   R50_CUDA_CHECK(cudaSetDevice(options.gpu));
   info_ = query_device(options.gpu);
   const int capability = info_.compute_capability_major * 10 + info_.compute_capability_minor;
-  R50_CHECK(options.precision == Precision::Fp32 || options.precision == Precision::Tf32, "--precision ",
-            precision_name(options.precision), ": not built yet; fp32 and tf32 are");
   R50_CHECK(capability >= minimum_compute_capability(options.precision), "--precision ",
             precision_name(options.precision), " needs compute capability ",
             minimum_compute_capability(options.precision) / 10, ".", minimum_compute_capability(options.precision) % 10,
@@ -105,7 +103,8 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
   R50_CUBLAS_CHECK(cublasCreate(&cublas_));
   R50_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   R50_CUBLAS_CHECK(cublasGetVersion(cublas_, &info_.cublas_loaded_version));
-  // fp32: cuBLAS's default math, which uses no TF32 unless NVIDIA_TF32_OVERRIDE says otherwise.
+  // fp32, and the F32 GEMMs of fp16 and bf16: cuBLAS's default math, which uses no TF32 unless
+  // NVIDIA_TF32_OVERRIDE says otherwise. GEMMs on F16 or BF16 data take tensor cores under it anyway.
   if (options.precision == Precision::Tf32) R50_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_TF32_TENSOR_OP_MATH));
   // cuBLAS would otherwise take its workspace from the runtime behind the allocator's back.
   cublas_workspace_ = Buffer(*allocator_, cublas_workspace_bytes(info_.compute_capability_major));
@@ -218,9 +217,18 @@ void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
   }
 }
 
+kernels::Storage storage_of(const Tensor& tensor) {
+  switch (tensor.dtype()) {
+    case DType::F32: return kernels::Storage::F32;
+    case DType::F16: return kernels::Storage::F16;
+    case DType::BF16: return kernels::Storage::BF16;
+    default: R50_THROW("the CUDA kernels do not compute on ", tensor.str());
+  }
+}
+
 void CudaBackend::fill(const Tensor& dst, float value) {
   check_fill(dst, device());
-  R50_CUDA_CHECK(kernels::fill(dst.data_as<float>(), dst.numel(), value, stream_));
+  R50_CUDA_CHECK(kernels::fill(dst.data(), storage_of(dst), dst.numel(), value, stream_));
 }
 
 }  // namespace r50

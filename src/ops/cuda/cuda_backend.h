@@ -16,6 +16,9 @@
 
 namespace r50 {
 
+// How the kernels see a floating tensor's elements (kernels::Storage); throws for other dtypes.
+kernels::Storage storage_of(const Tensor& tensor);
+
 // The Backend on one GPU. Every op checks its arguments on the host (op_checks.h), then enqueues
 // on the backend's own stream and returns; only copy_to_host and synchronize wait. Convolutions
 // go to cuDNN (cudnn_conv.cpp), the fully connected layer to cuBLAS (linear.cpp), the rest to the
@@ -54,6 +57,8 @@ class CudaBackend final : public Backend {
   void copy_to_host(void* host, const Tensor& src) override;
   void copy(const Tensor& dst, const Tensor& src) override;
   void fill(const Tensor& dst, float value) override;
+  void cast(const Tensor& src, const Tensor& dst, float scale) override;
+  void find_non_finite(const std::vector<Tensor>& tensors, const Tensor& found) override;
   UploadTicket upload(const Tensor& dst, const void* host) override;
   void wait_for_upload(const UploadTicket& ticket) override;
   void finish_upload(UploadTicket& ticket) override;

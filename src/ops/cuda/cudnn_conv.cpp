@@ -6,6 +6,15 @@
 // round operands to TF32 (cuDNN's default allows it); a candidate algorithm that cannot run under
 // FMA math is passed over. Under tf32 the descriptors ask for CUDNN_TENSOR_OP_MATH, every
 // candidate cuDNN offers is usable, and the chosen one's own math type is set on its descriptor.
+//
+// Half-precision data (F16, BF16) is stored as such and summed in fp32: the convolution's compute
+// type is CUDNN_DATA_FLOAT (cuDNN's PSEUDO_HALF and PSEUDO_BFLOAT16 configurations, as PyTorch
+// runs them), so a deep sum does not lose the small terms a half-precision accumulator would.
+// The descriptors ask for CUDNN_TENSOR_OP_MATH. For half data cuDNN's default math would allow
+// tensor cores too, but it is the math type that also lets fp32 data drift to TF32; asking for
+// tensor cores by name says what is meant, and treats half data as tf32 is treated: every
+// candidate is usable but one that would convert the data to another type on the way
+// (CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION), and the chosen one's math type goes on its descriptor.
 #include "ops/cuda/cudnn_conv.h"
 
 #include <cuda_runtime_api.h>
@@ -46,17 +55,18 @@ struct Descriptors {
   cudnnConvolutionDescriptor_t conv = nullptr;
 
   Descriptors(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& params,
-              cudnnMathType_t math) {
+              cudnnDataType_t data, cudnnMathType_t math) {
     R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     R50_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
     R50_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
-    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, as_int(xs[0]),
-                                               as_int(xs[1]), as_int(xs[2]), as_int(xs[3])));
-    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, as_int(ys[0]),
-                                               as_int(ys[1]), as_int(ys[2]), as_int(ys[3])));
-    R50_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, as_int(ws[0]),
-                                               as_int(ws[1]), as_int(ws[2]), as_int(ws[3])));
+    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, data, as_int(xs[0]), as_int(xs[1]),
+                                               as_int(xs[2]), as_int(xs[3])));
+    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, data, as_int(ys[0]), as_int(ys[1]),
+                                               as_int(ys[2]), as_int(ys[3])));
+    R50_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, data, CUDNN_TENSOR_NCHW, as_int(ws[0]), as_int(ws[1]),
+                                               as_int(ws[2]), as_int(ws[3])));
+    // fp32 sums whatever the data (the file's opening comment).
     R50_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, params.padding, params.padding,
                                                     params.stride, params.stride, 1, 1,
                                                     CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
@@ -80,6 +90,8 @@ struct Operands {
   void* y;
 };
 
+// alpha and beta are floats for every data type here: cuDNN reads its scaling factors as float
+// unless the data is double.
 template <ConvDirection D>
 struct ConvApi;
 
@@ -190,27 +202,52 @@ struct ConvApi<ConvDirection::BackwardFilter> {
   }
 };
 
+// How one call's data is stored and multiplied: its cuDNN data type, the math type its descriptors
+// ask for, whether tensor cores may run it, and its name for messages.
+struct Arithmetic {
+  cudnnDataType_t data;
+  cudnnMathType_t math;
+  bool tensor_cores;
+  bool half;  // F16 or BF16 data
+  const char* name;
+};
+
+// `tf32` applies to F32 data alone: half-precision data always goes to tensor cores.
+Arithmetic arithmetic_of(DType dtype, bool tf32) {
+  switch (dtype) {
+    case DType::F32:
+      return tf32 ? Arithmetic{CUDNN_DATA_FLOAT, CUDNN_TENSOR_OP_MATH, true, false, "tf32"}
+                  : Arithmetic{CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, false, false, "fp32 (FMA math)"};
+    case DType::F16: return {CUDNN_DATA_HALF, CUDNN_TENSOR_OP_MATH, true, true, "fp16"};
+    case DType::BF16: return {CUDNN_DATA_BFLOAT16, CUDNN_TENSOR_OP_MATH, true, true, "bf16"};
+    default: R50_THROW("cuDNN convolutions take F32, F16 or BF16 tensors, not ", dtype_name(dtype));
+  }
+}
+
 // A candidate cuDNN offers is usable when it ran (or would run) and, unless tensor cores are
-// allowed (tf32), needs no tensor-core math.
+// allowed (tf32, half data), needs no tensor-core math; for half data, when it keeps the data's
+// own type.
 template <typename Perf>
-bool usable(const Perf& perf, bool tensor_cores) {
-  return perf.status == CUDNN_STATUS_SUCCESS &&
-         (tensor_cores || perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH);
+bool usable(const Perf& perf, const Arithmetic& arithmetic) {
+  if (perf.status != CUDNN_STATUS_SUCCESS) return false;
+  if (arithmetic.half) return perf.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+  return arithmetic.tensor_cores || perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH;
 }
 
 struct Plan {
-  Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params, cudnnMathType_t math)
-      : descriptors(x, w, y, params, math) {}
+  Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params, const Arithmetic& arithmetic_)
+      : descriptors(x, w, y, params, arithmetic_.data, arithmetic_.math), arithmetic(arithmetic_) {}
   Descriptors descriptors;
+  Arithmetic arithmetic;
   int algorithm = 0;  // the direction's cudnnConvolution*Algo_t
   std::size_t workspace_bytes = 0;
   ConvAlgorithmChoice choice;
 };
 
-// Direction, x's and w's four dimensions, stride, padding. Fixed-size, so that the lookup every
-// convolution makes allocates nothing.
+// Direction, dtype, x's and w's four dimensions, stride, padding. Fixed-size, so that the lookup
+// every convolution makes allocates nothing.
 using Dims4 = std::array<std::int64_t, 4>;
-using PlanKey = std::tuple<int, Dims4, Dims4, int, int>;
+using PlanKey = std::tuple<int, DType, Dims4, Dims4, int, int>;
 
 Dims4 dims4(const Shape& shape) { return {shape[0], shape[1], shape[2], shape[3]}; }
 
@@ -220,16 +257,13 @@ struct CudnnConvolutions::Impl {
   Allocator& allocator;
   cudaStream_t stream;
   bool benchmark;
-  bool tensor_cores;  // tf32
+  bool tf32;  // for F32 data
   cudnnHandle_t handle = nullptr;
   std::map<PlanKey, std::unique_ptr<Plan>> plans;
   std::vector<const Plan*> order;  // plans in the order they were made, for reports
 
-  Impl(Allocator& allocator_, void* stream_, bool benchmark_, bool tensor_cores_)
-      : allocator(allocator_),
-        stream(static_cast<cudaStream_t>(stream_)),
-        benchmark(benchmark_),
-        tensor_cores(tensor_cores_) {
+  Impl(Allocator& allocator_, void* stream_, bool benchmark_, bool tf32_)
+      : allocator(allocator_), stream(static_cast<cudaStream_t>(stream_)), benchmark(benchmark_), tf32(tf32_) {
     R50_CUDNN_CHECK(cudnnCreate(&handle));
     R50_CUDNN_CHECK(cudnnSetStream(handle, stream));
   }
@@ -244,22 +278,23 @@ struct CudnnConvolutions::Impl {
   // their peak; per call, only the one the running convolution needs does.
   Buffer workspace_of(std::size_t bytes) { return Buffer(allocator, bytes); }
 
-  // The plan for the shape, chosen on first use. Timing candidates (benchmark) writes the output:
-  // where it holds a sum to add to (`keep_output`), they write into a scratch copy instead.
+  // The plan for the shape and dtype, chosen on first use. Timing candidates (benchmark) writes the
+  // output: where it holds a sum to add to (`keep_output`), they write into a scratch copy instead.
   template <ConvDirection D>
-  const Plan& plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params,
+  const Plan& plan(const Shape& x, const Shape& w, const Shape& y, DType dtype, const Conv2dParams& params,
                    const Operands& operands, bool keep_output) {
-    const PlanKey key{static_cast<int>(D), dims4(x), dims4(w), params.stride, params.padding};
+    const PlanKey key{static_cast<int>(D), dtype, dims4(x), dims4(w), params.stride, params.padding};
     auto found = plans.find(key);
     if (found != plans.end()) return *found->second;
-    auto made = std::make_unique<Plan>(x, w, y, params, tensor_cores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH);
+    auto made = std::make_unique<Plan>(x, w, y, params, arithmetic_of(dtype, tf32));
     made->choice.direction = D;
     made->choice.x = x;
     made->choice.w = w;
+    made->choice.dtype = dtype;
     made->choice.params = params;
     if (benchmark && keep_output) {
       const auto [member, count] = output_of<D>(x, w, y);
-      const Buffer trial(allocator, static_cast<std::size_t>(count) * sizeof(float));
+      const Buffer trial(allocator, static_cast<std::size_t>(count) * dtype_size(dtype));
       Operands trial_operands = operands;
       trial_operands.*member = trial.data();
       choose<D>(*made, trial_operands);
@@ -276,6 +311,7 @@ struct CudnnConvolutions::Impl {
   template <ConvDirection D>
   void choose(Plan& plan, const Operands& operands) {
     using Api = ConvApi<D>;
+    const Arithmetic& arithmetic = plan.arithmetic;
     typename Api::Perf perf[Api::kAlgorithms];
     int got = 0;
     R50_CUDNN_CHECK(Api::heuristics(handle, plan.descriptors, Api::kAlgorithms, &got, perf));
@@ -284,7 +320,7 @@ struct CudnnConvolutions::Impl {
       std::size_t largest = 0;
       for (int i = 0; i < got; ++i) {
         std::size_t bytes = 0;
-        if (usable(perf[i], tensor_cores) &&
+        if (usable(perf[i], arithmetic) &&
             Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) == CUDNN_STATUS_SUCCESS &&
             bytes <= kMaxWorkspaceBytes) {
           largest = std::max(largest, bytes);
@@ -296,21 +332,22 @@ struct CudnnConvolutions::Impl {
     }
     for (int i = 0; i < got; ++i) {
       std::size_t bytes = 0;
-      if (!usable(perf[i], tensor_cores) ||
+      if (!usable(perf[i], arithmetic) ||
           Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS ||
           bytes > kMaxWorkspaceBytes) {
         continue;
       }
-      if (tensor_cores) R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, perf[i].mathType));
+      if (arithmetic.tensor_cores) {
+        R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, perf[i].mathType));
+      }
       plan.algorithm = static_cast<int>(perf[i].algo);
       plan.workspace_bytes = bytes;
       plan.choice.algorithm = Api::name(perf[i].algo);
       plan.choice.search_ms = benchmark ? perf[i].time : 0.0f;
       return;
     }
-    R50_THROW("cuDNN offers no ", tensor_cores ? "tf32" : "fp32 (FMA math)", " algorithm for conv2d ", conv_direction_name(D),
-              " with x ", plan.choice.x.str(), " and w ", plan.choice.w.str(), " (", got,
-              " candidates)");
+    R50_THROW("cuDNN offers no ", arithmetic.name, " algorithm for conv2d ", conv_direction_name(D), " with x ",
+              plan.choice.x.str(), " and w ", plan.choice.w.str(), " (", got, " candidates)");
   }
 
   // The operand direction D writes, and its element count.
@@ -321,27 +358,28 @@ struct CudnnConvolutions::Impl {
                                               : std::pair{&Operands::w, w.numel()};
   }
 
+  // Zero bits are +0 in F32, F16 and BF16 alike.
   template <ConvDirection D>
-  void zero_output(const Shape& x, const Shape& w, const Shape& y, const Operands& operands) {
+  void zero_output(const Shape& x, const Shape& w, const Shape& y, DType dtype, const Operands& operands) {
     const auto [member, count] = output_of<D>(x, w, y);
     void* output = operands.*member;
     if (count == 0) return;
     const cudaError_t status =
-        cudaMemsetAsync(output, 0, static_cast<std::size_t>(count) * sizeof(float), stream);
+        cudaMemsetAsync(output, 0, static_cast<std::size_t>(count) * dtype_size(dtype), stream);
     R50_CHECK(status == cudaSuccess, "cudaMemsetAsync failed: ", cudaGetErrorString(status));
   }
 
   // output = conv + beta·output, beta 0 or 1.
   template <ConvDirection D>
-  void run(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params,
+  void run(const Shape& x, const Shape& w, const Shape& y, DType dtype, const Conv2dParams& params,
            const Operands& operands, float beta) {
     using Api = ConvApi<D>;
     if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {
       // A sum of nothing, which cuDNN refuses to compute: adds nothing, or overwrites with zeros.
-      if (beta == 0.0f) zero_output<D>(x, w, y, operands);
+      if (beta == 0.0f) zero_output<D>(x, w, y, dtype, operands);
       return;
     }
-    const Plan& chosen = plan<D>(x, w, y, params, operands, beta != 0.0f);
+    const Plan& chosen = plan<D>(x, w, y, dtype, params, operands, beta != 0.0f);
     const Buffer scratch = workspace_of(chosen.workspace_bytes);
     R50_CUDNN_CHECK(Api::run(handle, chosen.descriptors, operands,
                              static_cast<typename Api::Algo>(chosen.algorithm), scratch.data(),
@@ -365,19 +403,19 @@ CudnnConvolutions::~CudnnConvolutions() = default;
 
 void CudnnConvolutions::forward(const Tensor& x, const Tensor& w, const Tensor& y,
                                 const Conv2dParams& params) {
-  impl_->run<ConvDirection::Forward>(x.shape(), w.shape(), y.shape(), params,
+  impl_->run<ConvDirection::Forward>(x.shape(), w.shape(), y.shape(), x.dtype(), params,
                                      {x.data(), w.data(), y.data()}, 0.0f);
 }
 
 void CudnnConvolutions::backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
                                       const Conv2dParams& params, bool accumulate) {
-  impl_->run<ConvDirection::BackwardData>(dx.shape(), w.shape(), dy.shape(), params,
+  impl_->run<ConvDirection::BackwardData>(dx.shape(), w.shape(), dy.shape(), dx.dtype(), params,
                                           {dx.data(), w.data(), dy.data()}, accumulate ? 1.0f : 0.0f);
 }
 
 void CudnnConvolutions::backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                         const Conv2dParams& params) {
-  impl_->run<ConvDirection::BackwardFilter>(x.shape(), dw.shape(), dy.shape(), params,
+  impl_->run<ConvDirection::BackwardFilter>(x.shape(), dw.shape(), dy.shape(), x.dtype(), params,
                                             {x.data(), dw.data(), dy.data()}, 0.0f);
 }
 

@@ -17,7 +17,7 @@ int plane_size(std::int64_t size) {
 void CudaBackend::max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params) {
   check_max_pool2d_forward(x, y, params, device());
   R50_CUDA_CHECK(kernels::max_pool2d_forward(
-      x.data_as<float>(), y.data_as<float>(), x.dim(0) * x.dim(1), plane_size(x.dim(2)),
+      x.data(), y.data(), storage_of(x), x.dim(0) * x.dim(1), plane_size(x.dim(2)),
       plane_size(x.dim(3)), plane_size(y.dim(2)), plane_size(y.dim(3)), params.kernel,
       params.stride, params.padding, stream_));
 }
@@ -26,20 +26,20 @@ void CudaBackend::max_pool2d_backward(const Tensor& x, const Tensor& y, const Te
                                       const Tensor& dx, const Pool2dParams& params) {
   check_max_pool2d_backward(x, y, dy, dx, params, device());
   R50_CUDA_CHECK(kernels::max_pool2d_backward(
-      x.data_as<float>(), y.data_as<float>(), dy.data_as<float>(), dx.data_as<float>(),
-      x.dim(0) * x.dim(1), plane_size(x.dim(2)), plane_size(x.dim(3)), plane_size(y.dim(2)),
-      plane_size(y.dim(3)), params.kernel, params.stride, params.padding, stream_));
+      x.data(), y.data(), dy.data(), dx.data(), storage_of(x), x.dim(0) * x.dim(1),
+      plane_size(x.dim(2)), plane_size(x.dim(3)), plane_size(y.dim(2)), plane_size(y.dim(3)),
+      params.kernel, params.stride, params.padding, stream_));
 }
 
 void CudaBackend::global_avg_pool_forward(const Tensor& x, const Tensor& y) {
   check_global_avg_pool_forward(x, y, device());
-  R50_CUDA_CHECK(kernels::global_avg_pool_forward(x.data_as<float>(), y.data_as<float>(),
+  R50_CUDA_CHECK(kernels::global_avg_pool_forward(x.data(), y.data(), storage_of(x),
                                                   x.dim(0) * x.dim(1), x.dim(2) * x.dim(3), stream_));
 }
 
 void CudaBackend::global_avg_pool_backward(const Tensor& dy, const Tensor& dx) {
   check_global_avg_pool_backward(dy, dx, device());
-  R50_CUDA_CHECK(kernels::global_avg_pool_backward(dy.data_as<float>(), dx.data_as<float>(),
+  R50_CUDA_CHECK(kernels::global_avg_pool_backward(dy.data(), dx.data(), storage_of(dx),
                                                    dx.dim(0) * dx.dim(1), dx.dim(2) * dx.dim(3),
                                                    stream_));
 }

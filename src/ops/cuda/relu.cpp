@@ -8,13 +8,13 @@ namespace r50 {
 
 void CudaBackend::relu_forward(const Tensor& x, const Tensor& y) {
   check_relu_forward(x, y, device());
-  R50_CUDA_CHECK(kernels::relu_forward(x.data_as<float>(), y.data_as<float>(), x.numel(), stream_));
+  R50_CUDA_CHECK(kernels::relu_forward(x.data(), y.data(), storage_of(x), x.numel(), stream_));
 }
 
 void CudaBackend::relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
   check_relu_backward(y, dy, dx, device());
-  R50_CUDA_CHECK(kernels::relu_backward(y.data_as<float>(), dy.data_as<float>(), dx.data_as<float>(),
-                                        y.numel(), stream_));
+  R50_CUDA_CHECK(kernels::relu_backward(y.data(), dy.data(), dx.data(), storage_of(y), y.numel(),
+                                        stream_));
 }
 
 }  // namespace r50

@@ -24,8 +24,9 @@ void CudaBackend::softmax_cross_entropy_forward(const Tensor& logits, const Tens
   const int N = static_cast<int>(logits.dim(0)), K = static_cast<int>(logits.dim(1));
   const Buffer row_loss(*allocator_, static_cast<std::size_t>(N) * sizeof(float));
   R50_CUDA_CHECK(kernels::softmax_cross_entropy_forward(
-      logits.data_as<float>(), labels.data_as<std::int32_t>(), probs.data_as<float>(),
-      static_cast<float*>(row_loss.data()), loss.data_as<float>(), N, K, stream_));
+      logits.data(), labels.data_as<std::int32_t>(), probs.data_as<float>(),
+      static_cast<float*>(row_loss.data()), loss.data_as<float>(), storage_of(logits), N, K,
+      stream_));
 }
 
 void CudaBackend::softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
@@ -33,7 +34,7 @@ void CudaBackend::softmax_cross_entropy_backward(const Tensor& probs, const Tens
   check_softmax_cross_entropy_backward(probs, labels, dlogits, device());
   check_rows_and_classes(probs);
   R50_CUDA_CHECK(kernels::softmax_cross_entropy_backward(
-      probs.data_as<float>(), labels.data_as<std::int32_t>(), dlogits.data_as<float>(),
+      probs.data_as<float>(), labels.data_as<std::int32_t>(), dlogits.data(), storage_of(dlogits),
       static_cast<int>(probs.dim(0)), static_cast<int>(probs.dim(1)), loss_grad, stream_));
 }
 
