@@ -6,7 +6,7 @@ Conv2d::Conv2d(ModelState& state, const std::string& name, int in_channels, int 
                int kernel, int stride, int padding)
     : state_(&state),
       name_(name),
-      weight_(&state.add_parameter(name + ".weight", {out_channels, in_channels, kernel, kernel})),
+      weight_(&state.add_parameter(name + ".weight", {out_channels, in_channels, kernel, kernel}, true)),
       params_{stride, padding} {}
 
 Shape Conv2d::output_shape(const Shape& x) const {
@@ -15,14 +15,14 @@ Shape Conv2d::output_shape(const Shape& x) const {
 
 void Conv2d::forward(Backend& backend, const Tensor& x, const Tensor& y) const {
   observed(state_->observer(), name_, Pass::Forward,
-           [&] { backend.conv2d_forward(x, weight_->value, y, params_); });
+           [&] { backend.conv2d_forward(x, weight_->compute_value(), y, params_); });
 }
 
 void Conv2d::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx,
                       bool accumulate_dx) const {
   observed(state_->observer(), name_, Pass::Backward, [&] {
     backend.conv2d_backward_filter(x, dy, weight_->grad, params_);
-    if (dx.defined()) backend.conv2d_backward_data(dy, weight_->value, dx, params_, accumulate_dx);
+    if (dx.defined()) backend.conv2d_backward_data(dy, weight_->compute_value(), dx, params_, accumulate_dx);
   });
 }
 
@@ -113,16 +113,17 @@ void BatchNorm2d::backward_relu(Backend& backend, const Tensor& x, const Tensor&
 Linear::Linear(ModelState& state, const std::string& name, int in_features, int out_features)
     : state_(&state),
       name_(name),
-      weight_(&state.add_parameter(name + ".weight", {out_features, in_features})),
-      bias_(&state.add_parameter(name + ".bias", {out_features})) {}
+      weight_(&state.add_parameter(name + ".weight", {out_features, in_features}, true)),
+      bias_(&state.add_parameter(name + ".bias", {out_features}, true)) {}
 
 void Linear::forward(Backend& backend, const Tensor& x, const Tensor& y) const {
-  observed(state_->observer(), name_, Pass::Forward, [&] { backend.linear_forward(x, weight_->value, bias_->value, y); });
+  observed(state_->observer(), name_, Pass::Forward,
+           [&] { backend.linear_forward(x, weight_->compute_value(), bias_->compute_value(), y); });
 }
 
 void Linear::backward(Backend& backend, const Tensor& x, const Tensor& dy, const Tensor& dx) const {
   observed(state_->observer(), name_, Pass::Backward,
-           [&] { backend.linear_backward(x, weight_->value, dy, dx, weight_->grad, bias_->grad); });
+           [&] { backend.linear_backward(x, weight_->compute_value(), dy, dx, weight_->grad, bias_->grad); });
 }
 
 }  // namespace r50

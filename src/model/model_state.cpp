@@ -2,12 +2,21 @@
 
 namespace r50 {
 
-Parameter& ModelState::add_parameter(const std::string& name, const Shape& shape) {
+ModelState::ModelState(Backend& backend, DType compute_dtype) : backend_(backend), compute_dtype_(compute_dtype) {
+  R50_CHECK(compute_dtype == DType::F32 || compute_dtype == DType::F16 || compute_dtype == DType::BF16,
+            "a model computes in F32, F16 or BF16, not ", dtype_name(compute_dtype));
+}
+
+Parameter& ModelState::add_parameter(const std::string& name, const Shape& shape, bool computed_in_half) {
   Allocator& allocator = backend_.allocator();
   const Device device = backend_.device();
+  const bool copy = computed_in_half && compute_dtype_ != DType::F32;
+  const DType grad_dtype = copy ? compute_dtype_ : DType::F32;
   parameters_.push_back(Parameter{name, OwnedTensor(allocator, shape, DType::F32, device),
-                                  OwnedTensor(allocator, shape, DType::F32, device),
-                                  OwnedTensor(allocator, shape, DType::F32, device)});
+                                  OwnedTensor(allocator, shape, grad_dtype, device),
+                                  OwnedTensor(allocator, shape, DType::F32, device), false,
+                                  copy ? OwnedTensor(allocator, shape, compute_dtype_, device) : OwnedTensor(),
+                                  copy});
   Parameter& parameter = parameters_.back();
   entries_.push_back({name, StateEntry::Kind::Parameter, parameter.value, &parameter, nullptr});
   return parameter;
@@ -23,6 +32,12 @@ std::int64_t& ModelState::add_batch_counter(const std::string& name) {
   counters_.push_back(0);
   entries_.push_back({name, StateEntry::Kind::BatchCounter, Tensor(), nullptr, &counters_.back()});
   return counters_.back();
+}
+
+void ModelState::refresh_compute_copies() {
+  for (Parameter& parameter : parameters_) {
+    if (parameter.has_compute_copy) backend_.cast(parameter.value, parameter.compute_copy);
+  }
 }
 
 std::vector<Parameter*> ModelState::parameters() {

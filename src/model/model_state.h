@@ -13,12 +13,20 @@
 namespace r50 {
 
 // A trainable tensor with its gradient and SGD momentum buffer, named as torchvision names it.
+// Under mixed precision the convolutions' and the classifier's parameters also have a compute
+// copy, the F32 value (the master weight) rounded to F16 or BF16, which the layers compute with;
+// their gradient is then in that dtype too (times the loss scale where one is used).
 struct Parameter {
   std::string name;  // "layer1.0.conv1.weight"
   OwnedTensor value;
   OwnedTensor grad;
   OwnedTensor momentum;
   bool momentum_initialized = false;  // torch.optim.SGD starts the buffer at the first gradient
+  OwnedTensor compute_copy;           // mixed precision only
+  bool has_compute_copy = false;
+
+  // What the layers compute with: the compute copy where there is one, else the value.
+  const Tensor& compute_value() const { return has_compute_copy ? compute_copy.tensor() : value.tensor(); }
 };
 
 // One entry of the model's state_dict, in torchvision's order: parameters, batch-norm running
@@ -36,15 +44,22 @@ struct StateEntry {
 // register in the order torchvision declares them and the state_dict order follows.
 class ModelState {
  public:
-  explicit ModelState(Backend& backend) : backend_(backend) {}
+  // `compute_dtype`: the activations' dtype, F32, or F16 or BF16 for mixed precision.
+  explicit ModelState(Backend& backend, DType compute_dtype = DType::F32);
   ModelState(const ModelState&) = delete;
   ModelState& operator=(const ModelState&) = delete;
 
-  Parameter& add_parameter(const std::string& name, const Shape& shape);
+  // `computed_in_half`: a parameter that a convolution or the classifier reads, which gets a
+  // compute copy under mixed precision; batch norm's stay F32.
+  Parameter& add_parameter(const std::string& name, const Shape& shape, bool computed_in_half = false);
   const Tensor& add_running_statistic(const std::string& name, const Shape& shape);
   std::int64_t& add_batch_counter(const std::string& name);
 
   Backend& backend() const { return backend_; }
+  DType compute_dtype() const { return compute_dtype_; }
+  // Rounds every parameter's value into its compute copy: after the values were written other
+  // than by an SGD step that did it (initialisation, loading).
+  void refresh_compute_copies();
   // Who hears of each layer's work (none by default); modules ask here at every call.
   LayerObserver* observer() const { return observer_; }
   void set_observer(LayerObserver* observer) { observer_ = observer; }
@@ -58,6 +73,7 @@ class ModelState {
 
  private:
   Backend& backend_;
+  DType compute_dtype_;
   LayerObserver* observer_ = nullptr;
   bool fused_batch_norm_relu_ = true;
   std::deque<Parameter> parameters_;  // deques keep addresses stable as they grow

@@ -11,10 +11,6 @@ namespace {
 // torchvision's names of the stem's and the head's modules without parameters.
 const std::string kRelu = "relu", kMaxPool = "maxpool", kAvgPool = "avgpool";
 
-OwnedTensor make_activation(Backend& backend, const Shape& shape) {
-  return OwnedTensor(backend.allocator(), shape, DType::F32, backend.device());
-}
-
 // torchvision's _make_layer for each of the four stages: [3, 4, 6, 3] blocks of widths 64 to 512;
 // the first block of a stage changes the channel count (and, past layer1, halves H and W).
 std::vector<std::unique_ptr<Bottleneck>> make_blocks(ModelState& state) {
@@ -51,6 +47,10 @@ Bottleneck::Bottleneck(ModelState& state, const std::string& name, int in_channe
     downsample_conv_.emplace(state, name + ".downsample.0", in_channels, out_channels_, 1, stride, 0);
     downsample_bn_.emplace(state, name + ".downsample.1", out_channels_);
   }
+}
+
+OwnedTensor Bottleneck::make_activation(Backend& backend, const Shape& shape) const {
+  return OwnedTensor(backend.allocator(), shape, state_->compute_dtype(), backend.device());
 }
 
 void Bottleneck::forward(Backend& backend, const Tensor& x, BatchNormMode mode) {
@@ -123,8 +123,12 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
   if (downsample_bn_) downsample_bn_->release_saved();
 }
 
-ResNet50::ResNet50(Backend& backend, int num_classes)
-    : state_(backend),
+OwnedTensor ResNet50::make_activation(Backend& backend, const Shape& shape) const {
+  return OwnedTensor(backend.allocator(), shape, compute_dtype(), backend.device());
+}
+
+ResNet50::ResNet50(Backend& backend, int num_classes, DType compute_dtype)
+    : state_(backend, compute_dtype),
       num_classes_(num_classes),
       conv1_(state_, "conv1", 3, 64, 7, 2, 3),
       bn1_(state_, "bn1", 64),
@@ -165,17 +169,25 @@ void ResNet50::initialize(std::uint64_t seed) {
     backend.copy_from_host(entry.tensor, values.data());
   }
   for (Parameter* parameter : parameters_) parameter->momentum_initialized = false;
+  refresh_compute_copies();
 }
 
 const Tensor& ResNet50::forward(const Tensor& images, BatchNormMode mode) {
   Backend& backend = state_.backend();
-  R50_CHECK(images.rank() == 4 && images.dim(1) == 3, "ResNet50::forward: images are ", images.str(),
-            " but expected F32[N, 3, H, W]");
+  R50_CHECK(images.rank() == 4 && images.dim(1) == 3 &&
+                (images.dtype() == DType::F32 || images.dtype() == compute_dtype()),
+            "ResNet50::forward: images are ", images.str(), " but expected F32[N, 3, H, W] or ",
+            dtype_name(compute_dtype()), "[N, 3, H, W]");
   images_ = images;
+  if (images.dtype() != compute_dtype()) {
+    rounded_images_ = make_activation(backend, images.shape());
+    backend.cast(images, rounded_images_);
+    images_ = rounded_images_;
+  }
 
   stem_conv_ = make_activation(backend, conv1_.output_shape(images.shape()));
   stem_relu_ = make_activation(backend, stem_conv_.shape());
-  conv1_.forward(backend, images, stem_conv_);
+  conv1_.forward(backend, images_, stem_conv_);
   bn1_.forward_relu(backend, stem_conv_, Tensor(), stem_relu_, mode, std::string(), kRelu);
   LayerObserver* observer = state_.observer();
   stem_pool_ = make_activation(backend, max_pool2d_output_shape(stem_relu_.shape(), Pool2dParams{}));
@@ -223,7 +235,7 @@ void ResNet50::backward(const Tensor& dlogits) {
 
   bn1_.release_saved();
   images_ = {};
-  for (OwnedTensor* kept : {&stem_conv_, &stem_relu_, &stem_pool_, &features_}) *kept = {};
+  for (OwnedTensor* kept : {&rounded_images_, &stem_conv_, &stem_relu_, &stem_pool_, &features_}) *kept = {};
 }
 
 }  // namespace r50

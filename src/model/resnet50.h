@@ -26,6 +26,8 @@ class Bottleneck {
   int out_channels() const { return out_channels_; }
 
  private:
+  OwnedTensor make_activation(Backend& backend, const Shape& shape) const;
+
   const ModelState* state_;
   std::string relu_name_, add_name_;  // "layer1.0.relu", "layer1.0.add", for the observer
   int out_channels_;
@@ -45,11 +47,20 @@ class Bottleneck {
 
 // ResNet-50 v1.5 exactly as torchvision.models.resnet50(num_classes=...) builds it, with its
 // state_dict names and initialisation. Input: normalised images [N, 3, H, W].
+//
+// Mixed precision (compute_dtype F16 or BF16, as torch.autocast runs ResNet-50): activations
+// and their gradients, and the convolutions' and the classifier's weights, in that dtype, from
+// F32 master weights that the optimiser updates; batch norm computes in F32 and keeps F32
+// parameters and statistics; the logits come out in the compute dtype.
 class ResNet50 {
  public:
-  ResNet50(Backend& backend, int num_classes);
+  ResNet50(Backend& backend, int num_classes, DType compute_dtype = DType::F32);
 
   int num_classes() const { return num_classes_; }
+  DType compute_dtype() const { return state_.compute_dtype(); }
+  // Rounds the master weights into their compute copies (ModelState::refresh_compute_copies);
+  // initialize() and load_state_dict do it, SGD steps through TrainStep do it as they update.
+  void refresh_compute_copies() { state_.refresh_compute_copies(); }
   Backend& backend() const { return state_.backend(); }
   const std::vector<StateEntry>& state() const { return state_.entries(); }
   const std::vector<Parameter*>& parameters() const { return parameters_; }
@@ -60,11 +71,12 @@ class ResNet50 {
   // keyed by (seed, parameter index), so they do not depend on the order of initialisation.
   void initialize(std::uint64_t seed);
 
-  // Logits [N, num_classes], owned by the model until the next forward. `images` must stay
-  // valid until backward, which reads it for conv1's weight gradient.
+  // Logits [N, num_classes] in the compute dtype, owned by the model until the next forward.
+  // `images` (F32 or the compute dtype; F32 ones are rounded to it first) must stay valid until
+  // backward, which reads it for conv1's weight gradient.
   const Tensor& forward(const Tensor& images, BatchNormMode mode);
-  // Overwrites every parameter's gradient with d(loss)/d(parameter), given dlogits; then
-  // releases the activations forward kept.
+  // Overwrites every parameter's gradient with d(loss)/d(parameter), given dlogits (in the
+  // compute dtype); then releases the activations forward kept.
   void backward(const Tensor& dlogits);
 
   // Every convolution, batch norm and the classifier, for tests and per-layer reports.
@@ -86,8 +98,11 @@ class ResNet50 {
   Linear fc_;
   std::vector<Parameter*> parameters_;
 
+  OwnedTensor make_activation(Backend& backend, const Shape& shape) const;
+
   // Kept by forward for backward.
   Tensor images_;
+  OwnedTensor rounded_images_;  // F32 images in the compute dtype
   OwnedTensor stem_conv_, stem_relu_, stem_pool_, features_, logits_;
 };
 

@@ -22,6 +22,7 @@ void load_state_dict(ResNet50& model, const SafetensorsFile& file) {
               "' is not part of ResNet-50 with ", model.num_classes(), " classes");
   }
   for (Parameter* parameter : model.parameters()) parameter->momentum_initialized = false;
+  model.refresh_compute_copies();
 }
 
 StoredTensor to_stored(Backend& backend, const Tensor& tensor) {

@@ -13,16 +13,14 @@ EvalResult evaluate_top1(ResNet50& model, InputPipeline& input,
   Backend& backend = model.backend();
   const int classes = model.num_classes();
   EvalResult result;
-  std::vector<float> logits;
   std::vector<std::int32_t> labels;
   const auto start = std::chrono::steady_clock::now();
   while (const std::optional<InputBatch> batch = input.next()) {
     const Tensor& output = model.forward(batch->images, BatchNormMode::RunningStatistics);
     const std::int64_t n = batch->labels.numel();
-    logits.resize(static_cast<std::size_t>(output.numel()));
     labels.resize(static_cast<std::size_t>(n));
     backend.copy_to_host(labels.data(), batch->labels);
-    backend.copy_to_host(logits.data(), output);  // waits for the forward
+    const std::vector<float> logits = copy_to_host_as_floats(backend, output);  // waits for the forward
     for (std::int64_t i = 0; i < n; ++i) {
       const float* row = logits.data() + i * classes;
       int predicted = 0;

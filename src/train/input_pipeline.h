@@ -10,8 +10,8 @@
 
 namespace r50 {
 
-// A batch on the device, ready for a training step: images F32 [n, 3, S, S] normalised with
-// ImageNet's statistics, labels I32 [n].
+// A batch on the device, ready for a training step: images [n, 3, S, S] (F32, or the model's
+// half-precision compute dtype) normalised with ImageNet's statistics, labels I32 [n].
 struct InputBatch {
   Tensor images;
   Tensor labels;
@@ -23,10 +23,11 @@ struct InputBatch {
 // to the caller, batch k + 1 is already on its way, into the other of two device buffers. The
 // caller's step k is enqueued after that upload, so the upload waits only for step k − 1, the last
 // reader of its buffer. Normalisation (uint8 NHWC to float NCHW) runs on the device, as the
-// backend's normalize_images. A batch whose every image was skipped is passed over.
+// backend's normalize_images, into images of `dtype`: the model's compute dtype, so that a mixed-
+// precision model reads them as they are. A batch whose every image was skipped is passed over.
 class InputPipeline {
  public:
-  InputPipeline(Backend& backend, Loader& loader);
+  InputPipeline(Backend& backend, Loader& loader, DType dtype = DType::F32);
   ~InputPipeline();  // waits for the uploads in flight
   InputPipeline(const InputPipeline&) = delete;
   InputPipeline& operator=(const InputPipeline&) = delete;
@@ -53,7 +54,7 @@ class InputPipeline {
   Backend& backend_;
   Loader& loader_;
   OwnedTensor raw_[2], labels_[2];  // U8 [B, S, S, 3] and I32 [B], one pair per batch in flight
-  OwnedTensor normalized_;          // F32 [B, 3, S, S]
+  OwnedTensor normalized_;          // [B, 3, S, S]
   std::optional<InFlight> current_, ahead_;
   int next_slot_ = 0;
   double upload_seconds_ = 0.0;

@@ -1,29 +1,49 @@
 // defines: TrainStep
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "model/resnet50.h"
+#include "train/loss_scale.h"
 #include "train/step_timer.h"
 
 namespace r50 {
 
 // One training step of ResNet-50: forward, softmax cross-entropy (mean over the batch), backward
-// and torch.optim.SGD's update of every parameter. Images are normalised F32 [N, 3, H, W] and
-// labels I32 [N], both on the model's device.
+// and torch.optim.SGD's update of every parameter. Images are normalised [N, 3, H, W], F32 or the
+// model's compute dtype, and labels I32 [N], both on the model's device.
+//
+// A model that computes in F16 gets dynamic loss scaling (LossScale, as torch.cuda.amp.GradScaler
+// with its defaults): the loss's gradient starts at the scale instead of 1, every gradient is
+// tested for infinities and NaNs, and a step where one is found updates nothing and is counted;
+// the update reads the gradients divided by the scale. Testing reads one value back from the
+// device each step, as GradScaler's step does. BF16 has fp32's range and needs no scaling, as
+// with torch.autocast.
 class TrainStep {
  public:
-  TrainStep(ResNet50& model, const SgdParams& sgd);
+  TrainStep(ResNet50& model, const SgdParams& sgd, const LossScaleParams& loss_scale = {});
 
-  // Forward, loss and backward: leaves every parameter's gradient, updates nothing but the
-  // batch-norm running statistics (under batch statistics, as torch's forward does). With a
-  // timer, marks the end of the forward (and loss) and of the backward.
+  // Forward, loss and backward: leaves every parameter's gradient (times loss_scale()), updates
+  // nothing but the batch-norm running statistics (under batch statistics, as torch's forward
+  // does). With a timer, marks the end of the forward (and loss) and of the backward.
   void forward_backward(const Tensor& images, const Tensor& labels, BatchNormMode mode,
                         StepTimer* timer = nullptr);
-  // The SGD update from the gradients of the last forward_backward.
-  void apply_sgd();
+  // The SGD update from the gradients of the last forward_backward; under loss scaling, unless
+  // they overflowed. Returns whether it updated.
+  bool apply_sgd();
   // forward_backward under batch statistics, then apply_sgd; with a timer, times its phases.
   void run(const Tensor& images, const Tensor& labels, StepTimer* timer = nullptr);
+
+  // Dynamic loss scaling: whether this step uses it, the scale of the next step (1 without it),
+  // and the steps it skipped so far.
+  bool scales_loss() const { return loss_scale_.has_value(); }
+  float loss_scale() const { return loss_scale_ ? loss_scale_->scale() : 1.0f; }
+  std::int64_t skipped_steps() const { return loss_scale_ ? loss_scale_->skipped_steps() : 0; }
+  // Under loss scaling: whether the gradients of the last backward hold an infinity or NaN (one
+  // value read back from the device).
+  bool gradients_overflowed();
 
   // The last forward's loss; waits for the device.
   float loss() const;
@@ -39,6 +59,9 @@ class TrainStep {
   const Tensor* logits_ = nullptr;
   OwnedTensor probs_, loss_, dlogits_;
   std::vector<SgdTensors> sgd_tensors_;  // apply_sgd's entries, reused: no allocation per step
+  std::optional<LossScale> loss_scale_;
+  OwnedTensor found_non_finite_;  // F32 [1]
+  std::vector<Tensor> gradients_;
 };
 
 }  // namespace r50
