@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   app.add_option("--gpu", options.gpu, "GPU index")->capture_default_str();
   app.add_option("--precision", options.precision,
-                 "fp32 (IEEE) or tf32 (tensor cores for the convolutions and the SGEMM); the peak is "
-                 "measured in the same precision")->capture_default_str();
+                 "fp32 (IEEE), tf32 (tensor cores for the convolutions and the SGEMM), or fp16 or bf16 (the "
+                 "layers' tensors in that dtype, but batch norm's per-channel vectors in fp32; GB/s counted "
+                 "with 2-byte elements); the peak is measured in the same precision")->capture_default_str();
   app.add_option("--batch-size", options.batch_size, "images per step (default: 64 on a GPU, 2 on the CPU)")
       ->check(CLI::PositiveNumber);
   app.add_option("--image-size", options.image_size, "training crop (default: 224 on a GPU, 64 on the CPU)")
@@ -118,8 +119,10 @@ int main(int argc, char** argv) {
     benchmark::Initialize(&benchmark_argc, line.benchmark.data());
     if (benchmark::ReportUnrecognizedArguments(benchmark_argc, line.benchmark.data())) return 2;
 
-    const std::vector<r50::LayerShape> layers =
+    const r50::DType dtype = r50::compute_dtype(backend_options.precision);
+    std::vector<r50::LayerShape> layers =
         r50::training_step_layers(options.batch_size, options.image_size, 1000, !options.unfused);
+    for (r50::LayerShape& layer : layers) layer.dtype = dtype;
     int convolutions = 0;
     for (const r50::LayerShape& layer : layers) convolutions += layer.op == r50::LayerOp::ConvForward;
     std::cerr << "device: " << backend->device_info().name << " (" << backend->name() << " backend, " << precision
@@ -128,18 +131,20 @@ int main(int argc, char** argv) {
               << " distinct convolutions\n";
 
     r50::PeakSizes sizes = r50::default_peak_sizes(*backend);
+    sizes.matrix_dtype = dtype;
     if (options.peak_matrix_size > 0) sizes.matrix = options.peak_matrix_size;
     if (options.peak_copy_mib > 0) sizes.copy_bytes = static_cast<std::size_t>(options.peak_copy_mib) << 20;
     const r50::DevicePeaks peaks = r50::measure_peaks(*backend, sizes);
-    std::fprintf(stderr, "measured peaks: %.2f TFLOP/s (%d^3 SGEMM), %.1f GB/s (%zu MiB copy)\n", peaks.tflops,
-                 sizes.matrix, peaks.gb_per_s, sizes.copy_bytes >> 20);
+    const std::string gemm = dtype == r50::DType::F32 ? "sgemm" : "hgemm";  // hgemm: F16 or BF16 operands
+    std::fprintf(stderr, "measured peaks: %.2f TFLOP/s (%d^3 %s), %.1f GB/s (%zu MiB copy)\n", peaks.tflops,
+                 sizes.matrix, gemm.c_str(), peaks.gb_per_s, sizes.copy_bytes >> 20);
 
     // Google Benchmark's time is each call's device time (layer_benchmarks.h).
     const auto device_timed = [](benchmark::internal::Benchmark* benchmark) {
       benchmark->UseManualTime()->Unit(benchmark::kMicrosecond);
     };
     device_timed(benchmark::RegisterBenchmark(
-        ("peak/sgemm_" + std::to_string(sizes.matrix) + "/" + precision).c_str(), r50::matrix_peak_benchmark,
+        ("peak/" + gemm + "_" + std::to_string(sizes.matrix) + "/" + precision).c_str(), r50::matrix_peak_benchmark,
         backend.get(), &sizes, &peaks));
     device_timed(benchmark::RegisterBenchmark(
         ("peak/copy_" + std::to_string(sizes.copy_bytes >> 20) + "MiB/" + precision).c_str(),

@@ -143,8 +143,10 @@ int main(int argc, char** argv) {
                  "SGD learning rate, momentum 0.9 and weight decay 1e-4 (default: 0.1 x batch / 256)")
       ->check(CLI::PositiveNumber);
   app.add_option("--precision", options.precision,
-                 "arithmetic: fp32 (IEEE, no TF32) or tf32 (convolutions and the classifier on tensor cores, "
-                 "compute capability 8.0 and newer); fp16 and bf16 are not built yet")
+                 "arithmetic: fp32 (IEEE, no TF32); tf32 (convolutions and the classifier on tensor cores, "
+                 "compute capability 8.0 and newer); fp16 or bf16 (mixed precision as torch.autocast: "
+                 "half-precision activations and weight copies from fp32 master weights, batch norm in "
+                 "fp32; fp16 with dynamic loss scaling, bf16 needs compute capability 8.0)")
       ->check(CLI::IsMember({"fp32", "tf32", "fp16", "bf16"}))->capture_default_str();
   app.add_flag("--cuda-graph", options.cuda_graph,
                "capture the training step once as a CUDA graph (after " +
@@ -164,6 +166,12 @@ int main(int argc, char** argv) {
   if (options.cuda_graph && options.device == "cpu") {
     std::cerr << "error: --cuda-graph needs the CUDA backend: the cpu backend runs its ops as they are called, "
                  "so there is no graph to capture\n";
+    return 1;
+  }
+  if (options.cuda_graph && options.precision == "fp16") {
+    std::cerr << "error: --cuda-graph with --precision fp16: dynamic loss scaling reads each step's overflow test "
+                 "back on the host, which a captured graph cannot; bf16 needs no loss scaling and runs with "
+                 "--cuda-graph\n";
     return 1;
   }
   if (options.eval && options.dataset != "food101") {
@@ -312,6 +320,13 @@ int main(int argc, char** argv) {
                                           ? "on; each measured step was one replay of the training step captured in the "
                                             "warm-up (its phases are not timed apart)"
                                           : "off; every step launched op by op");
+      for (const r50::SummaryRow& row : rows) {
+        const auto skipped = row.values.find("overflow_skipped_steps"), scale = row.values.find("loss_scale");
+        if (skipped == row.values.end() || scale == row.values.end()) continue;
+        std::printf("fp16 loss scaling: %.0f steps skipped because their gradients overflowed (warm-up included), "
+                    "loss scale %g at the end\n",
+                    skipped->second, scale->second);
+      }
       if (measurement.clocks.known) {
         std::printf("GPU as the measured steps ended: SM clock %d MHz (max %d), memory %d MHz, drawing %.0f W of a "
                     "%.0f W limit\n",

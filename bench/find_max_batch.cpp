@@ -21,7 +21,7 @@ bool fits(const BackendOptions& backend_options, const MaxBatchSearch& search, i
   bool fit = true;
   std::size_t failed_request = 0;
   try {
-    ResNet50 model(*backend, search.classes);
+    ResNet50 model(*backend, search.classes, compute_dtype(backend_options.precision));
     model.initialize(search.seed);
     TrainStep step(model, SgdParams{});
     const int size = search.image_size;

@@ -28,6 +28,7 @@ struct Food101RunOptions {
   bool eval = false;          // top-1 over the test split after the measured training
   bool cuda_graph = false;    // train through a GraphTrainStep: captured once, then replayed
   bool unfused = false;       // batch norm, the residual sum and ReLU as separate ops (ResNet50)
+  DType compute_dtype = DType::F32;  // F16 or BF16: mixed precision (ResNet50)
 };
 
 struct Food101Result {
@@ -41,6 +42,9 @@ struct Food101Result {
   double upload_seconds = 0.0;     // the measured steps' host-to-device copies, on the copy stream
   StepPhases phases;               // the measured steps' device time: forward, backward, optimiser
   float final_loss = 0.0f;
+  bool scales_loss = false;        // fp16's dynamic loss scaling (TrainStep): the two figures below
+  std::int64_t overflow_skipped_steps = 0;
+  float loss_scale = 1.0f;         // at the end
   LoaderStats loader;              // the whole run, warm-up included
   std::int64_t batches_passed_over = 0;  // too few images left (after skips) for batch statistics
   int interrupted_by = 0;          // the signal that stopped the measured steps early; 0: none

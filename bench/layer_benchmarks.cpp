@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/half.h"
 #include "core/rng.h"
 #include "memory/buffer.h"
 
@@ -25,16 +26,42 @@ const std::vector<float>& value_pattern() {
   return pattern;
 }
 
+// value_pattern() as the bytes of `dtype` (F32, F16 or BF16) elements, rounded once.
+const std::vector<unsigned char>& stored_pattern(DType dtype) {
+  const auto store = [](DType stored) {
+    const std::vector<float>& values = value_pattern();
+    std::vector<unsigned char> bytes(values.size() * dtype_size(stored));
+    floats_into(values.data(), static_cast<std::int64_t>(values.size()), bytes.data(), stored);
+    return bytes;
+  };
+  switch (dtype) {
+    case DType::F32: {
+      static const std::vector<unsigned char> f32 = store(DType::F32);
+      return f32;
+    }
+    case DType::F16: {
+      static const std::vector<unsigned char> f16 = store(DType::F16);
+      return f16;
+    }
+    case DType::BF16: {
+      static const std::vector<unsigned char> bf16 = store(DType::BF16);
+      return bf16;
+    }
+    default: R50_THROW("bench_layers fills F32, F16 or BF16 tensors, not ", dtype_name(dtype));
+  }
+}
+
 void fill_with_pattern(Backend& backend, const Tensor& tensor) {
-  const std::vector<float>& pattern = value_pattern();
+  const std::vector<unsigned char>& pattern = stored_pattern(tensor.dtype());
   const Tensor flat = tensor.reshape({tensor.numel()});
-  const auto period = static_cast<std::int64_t>(pattern.size());
+  const auto period = static_cast<std::int64_t>(value_pattern().size());
   for (std::int64_t begin = 0; begin < flat.numel(); begin += period) {
     backend.copy_from_host(flat.slice(begin, std::min(begin + period, flat.numel())), pattern.data());
   }
 }
 
-// The operands of one layer op, made and filled on the backend, and the call itself.
+// The operands of one layer op, made and filled on the backend, and the call itself. Data and
+// outputs are of the layer's dtype; batch norm's per-channel tensors are F32.
 class LayerCall {
  public:
   LayerCall(Backend& backend, const LayerShape& layer) : backend_(backend), layer_(layer) {
@@ -56,15 +83,15 @@ class LayerCall {
         data({x});
         constants({{channels, 1.0f}, {channels, 0.0f}, {channels, 0.0f}, {channels, 1.0f}});
         output(x);
-        output(channels);
-        output(channels);
+        channel_output(channels);
+        channel_output(channels);
         break;
       case LayerOp::BatchNormBackward:  // x, dy, gamma, saved mean and invstd -> dx, dgamma, dbeta
         data({x, x});
         constants({{channels, 1.0f}, {channels, 0.0f}, {channels, 1.0f}});
         output(x);
-        output(channels);
-        output(channels);
+        channel_output(channels);
+        channel_output(channels);
         break;
       case LayerOp::BatchNormReluForward:     // x, gamma, beta, running statistics -> y, saved mean, invstd
       case LayerOp::BatchNormAddReluForward:  // the same with the residual after the running statistics
@@ -72,8 +99,8 @@ class LayerCall {
         constants({{channels, 1.0f}, {channels, 0.0f}, {channels, 0.0f}, {channels, 1.0f}});
         if (layer.op == LayerOp::BatchNormAddReluForward) data({x});
         output(x);
-        output(channels);
-        output(channels);
+        channel_output(channels);
+        channel_output(channels);
         break;
       case LayerOp::BatchNormReluBackward:     // x, y, dy, gamma, beta, saved mean, invstd -> dx, dgamma, dbeta
       case LayerOp::BatchNormAddReluBackward:  // and the gradient at the sum after dx
@@ -81,8 +108,8 @@ class LayerCall {
         constants({{channels, 1.0f}, {channels, 0.0f}, {channels, 0.0f}, {channels, 1.0f}});
         output(x);
         if (layer.op == LayerOp::BatchNormAddReluBackward) output(x);
-        output(channels);
-        output(channels);
+        channel_output(channels);
+        channel_output(channels);
         break;
       case LayerOp::ReluForward:  // x -> y
         data({x});
@@ -162,17 +189,19 @@ class LayerCall {
  private:
   const Tensor& operand(std::size_t i) const { return operands_.at(i).tensor(); }
 
-  OwnedTensor& make(const Shape& shape) {
-    operands_.emplace_back(backend_.allocator(), shape, DType::F32, backend_.device());
+  OwnedTensor& make(const Shape& shape, DType dtype) {
+    operands_.emplace_back(backend_.allocator(), shape, dtype, backend_.device());
     return operands_.back();
   }
   void data(std::initializer_list<Shape> shapes) {
-    for (const Shape& shape : shapes) fill_with_pattern(backend_, make(shape));
+    for (const Shape& shape : shapes) fill_with_pattern(backend_, make(shape, layer_.dtype));
   }
+  void output(const Shape& shape) { backend_.fill(make(shape, layer_.dtype), 0.0f); }
+  // Batch norm's per-channel inputs and outputs.
   void constants(std::initializer_list<std::pair<Shape, float>> values) {
-    for (const auto& [shape, value] : values) backend_.fill(make(shape), value);
+    for (const auto& [shape, value] : values) backend_.fill(make(shape, DType::F32), value);
   }
-  void output(const Shape& shape) { backend_.fill(make(shape), 0.0f); }
+  void channel_output(const Shape& shape) { backend_.fill(make(shape, DType::F32), 0.0f); }
 
   Backend& backend_;
   const LayerShape& layer_;
@@ -211,12 +240,12 @@ double time_each_call(benchmark::State& state, Backend& backend, Call&& call) {
 struct MatrixOperands {
   OwnedTensor x, w, b, y;
 };
-MatrixOperands make_matrix_operands(Backend& backend, int n) {
+MatrixOperands make_matrix_operands(Backend& backend, int n, DType dtype) {
   Allocator& memory = backend.allocator();
-  MatrixOperands m{OwnedTensor(memory, {n, n}, DType::F32, backend.device()),
-                   OwnedTensor(memory, {n, n}, DType::F32, backend.device()),
-                   OwnedTensor(memory, {n}, DType::F32, backend.device()),
-                   OwnedTensor(memory, {n, n}, DType::F32, backend.device())};
+  MatrixOperands m{OwnedTensor(memory, {n, n}, dtype, backend.device()),
+                   OwnedTensor(memory, {n, n}, dtype, backend.device()),
+                   OwnedTensor(memory, {n}, dtype, backend.device()),
+                   OwnedTensor(memory, {n, n}, dtype, backend.device())};
   fill_with_pattern(backend, m.x);
   fill_with_pattern(backend, m.w);
   backend.fill(m.b, 0.0f);
@@ -277,7 +306,7 @@ PeakSizes default_peak_sizes(const Backend& backend) {
 DevicePeaks measure_peaks(Backend& backend, const PeakSizes& sizes, int runs) {
   DevicePeaks peaks;
   {
-    const MatrixOperands m = make_matrix_operands(backend, sizes.matrix);
+    const MatrixOperands m = make_matrix_operands(backend, sizes.matrix, sizes.matrix_dtype);
     const double ms = fastest_ms(backend, runs, [&] { backend.linear_forward(m.x, m.w, m.b, m.y); });
     peaks.tflops = matrix_flops(sizes.matrix) / (ms * 1e9);
   }
@@ -317,7 +346,7 @@ void matrix_peak_benchmark(benchmark::State& state, Backend* backend, const Peak
                            const DevicePeaks* peaks) {
   double ms = 0;
   skipped_on_error(state, [&] {
-    const MatrixOperands m = make_matrix_operands(*backend, sizes->matrix);
+    const MatrixOperands m = make_matrix_operands(*backend, sizes->matrix, sizes->matrix_dtype);
     ms = time_each_call(state, *backend, [&] { backend->linear_forward(m.x, m.w, m.b, m.y); });
   });
   backend->allocator().empty_cache();

@@ -13,11 +13,14 @@
 
 namespace r50 {
 
-// The work that measures a card's peaks: an n×n×n SGEMM through the backend's fully connected
-// layer (cuBLAS on a GPU, in the run's precision), and a device-to-device copy of `copy_bytes`.
+// The work that measures a card's peaks: an n×n×n matrix product through the backend's fully
+// connected layer (cuBLAS on a GPU, in the run's precision) on `matrix_dtype` operands (F32: an
+// SGEMM; F16 or BF16, as the layers' tensors are under mixed precision), and a device-to-device
+// copy of `copy_bytes`.
 struct PeakSizes {
   int matrix = 8192;
   std::size_t copy_bytes = std::size_t(1) << 30;
+  DType matrix_dtype = DType::F32;
 };
 // Sizes that fill a GPU for tens of milliseconds; on the CPU backend, sizes that take about as long
 // there (1024 and 256 MiB).

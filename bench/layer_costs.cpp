@@ -5,10 +5,6 @@
 namespace r50 {
 namespace {
 
-constexpr double kFloatBytes = 4;
-
-double bytes_of(const Shape& shape) { return kFloatBytes * static_cast<double>(shape.numel()); }
-
 bool is_convolution(LayerOp op) {
   return op == LayerOp::ConvForward || op == LayerOp::ConvBackwardData || op == LayerOp::ConvBackwardFilter;
 }
@@ -23,6 +19,9 @@ double layer_flops(const LayerShape& layer) {
 }
 
 double layer_min_bytes(const LayerShape& layer) {
+  const auto bytes_of = [&](const Shape& shape) {
+    return static_cast<double>(dtype_size(layer.dtype)) * static_cast<double>(shape.numel());
+  };
   const double x = bytes_of(layer.x);
   switch (layer.op) {
     case LayerOp::ConvForward:         // reads x and w, writes y
@@ -61,7 +60,7 @@ double layer_min_bytes(const LayerShape& layer) {
     }
     case LayerOp::GlobalAvgPoolForward:   // reads x, writes y [N, C]
     case LayerOp::GlobalAvgPoolBackward:  // reads dy [N, C], writes dx
-      return x + kFloatBytes * static_cast<double>(layer.x[0] * layer.x[1]);
+      return x + bytes_of({layer.x[0], layer.x[1]});
   }
   return 0;
 }

@@ -19,9 +19,10 @@ struct DevicePeaks {
 // implies can pass the SGEMM peak.
 double layer_flops(const LayerShape& layer);
 
-// The fewest bytes one call must move between device memory and the chip, fp32 data, with the
-// per-channel vectors (batch-norm statistics, gamma, beta) left out, as they are C values against
-// N·C·H·W. The formula for each op is in layer_costs.cpp.
+// The fewest bytes one call must move between device memory and the chip, in elements of the
+// layer's dtype (4 bytes for F32, 2 for F16 and BF16), with the per-channel vectors (batch-norm
+// statistics, gamma, beta) left out, as they are C values against N·C·H·W. The formula for each op
+// is in layer_costs.cpp.
 double layer_min_bytes(const LayerShape& layer);
 
 // The shortest time one call could take on this card: its flops at the matrix peak or its bytes at

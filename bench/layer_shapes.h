@@ -42,6 +42,9 @@ struct LayerShape {
   bool in_place = false;  // ReLU and add: the output is the (first) input, as the model calls them
   bool accumulate = false;  // convolution backward-data: adds into dx, where a block's two paths meet
   int calls_per_step = 0;
+  // The op's tensors' dtype, F32, F16 or BF16; batch norm's per-channel tensors (gamma, beta, the
+  // statistics and their gradients) are F32 whatever it is.
+  DType dtype = DType::F32;
 };
 
 // Every distinct layer op one training step of ResNet-50 makes on a batch of `batch` images of
@@ -49,6 +52,7 @@ struct LayerShape {
 // backend that computes nothing (recording_backend.h) and noting each call's shapes and
 // parameters; calls alike in op, shapes, parameters and aliasing are one entry. `fused`: batch
 // norm with its ReLU (and residual sum) as one op, as the model runs by default, or separately.
+// The step is traced in F32; each entry's dtype is F32, for the caller to set to the run's.
 std::vector<LayerShape> training_step_layers(int batch, int image_size, int classes = 1000, bool fused = true);
 
 // "conv_forward", "batch_norm_backward", ...: the first part of a benchmark's name.

@@ -48,6 +48,13 @@ void count_phases(benchmark::State& state, const StepPhases& phases) {
   state.counters["optimizer_ms"] = phases.optimizer_ms / steps;
 }
 
+// fp16's dynamic loss scaling: the steps it skipped (gradients overflowed) and the scale it ended on.
+void count_loss_scaling(benchmark::State& state, bool scales_loss, std::int64_t skipped_steps, float loss_scale) {
+  if (!scales_loss) return;
+  state.counters["overflow_skipped_steps"] = static_cast<double>(skipped_steps);
+  state.counters["loss_scale"] = loss_scale;
+}
+
 void count_memory(benchmark::State& state, const AllocatorStats& memory) {
   state.counters["peak_allocated_bytes"] = static_cast<double>(memory.peak_allocated_bytes);
   state.counters["peak_reserved_bytes"] = static_cast<double>(memory.peak_reserved_bytes);
@@ -67,7 +74,7 @@ void run_train_steps(benchmark::State& state, Backend& backend, const BenchOptio
   backend.allocator().reset_peak();
   const std::uint64_t raw_before = backend.allocator().stats().raw_allocation_count;
   const int batch = options.batch_size;
-  ResNet50 model(backend, options.classes);
+  ResNet50 model(backend, options.classes, compute_dtype(parse_precision(options.precision)));
   model.initialize(options.seed);
   model.set_fused_batch_norm_relu(!options.unfused);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
@@ -129,6 +136,7 @@ void run_train_steps(benchmark::State& state, Backend& backend, const BenchOptio
   state.counters["wall_ms_per_step"] = wall_seconds * 1e3 / static_cast<double>(state.iterations());
   state.counters["food101_epoch_seconds"] = kFood101TrainImages / batch * seconds_per_step;
   state.counters["final_loss"] = step.loss();
+  count_loss_scaling(state, step.scales_loss(), step.skipped_steps(), step.loss_scale());
   count_phases(state, phases);
   count_clocks(state, measurement.clocks);
   const AllocatorStats memory = backend.allocator().stats();
@@ -154,6 +162,7 @@ void run_epochs(benchmark::State& state, Backend& backend, const BenchOptions& o
   run.eval = options.eval;
   run.cuda_graph = options.cuda_graph;
   run.unfused = options.unfused;
+  run.compute_dtype = compute_dtype(parse_precision(options.precision));
   run.progress_bar = isatty(fileno(stderr));
   Food101Result result;
   for (auto _ : state) {
@@ -183,6 +192,7 @@ void run_epochs(benchmark::State& state, Backend& backend, const BenchOptions& o
   count_clocks(state, measurement.clocks);
   state.counters["skipped_images"] = static_cast<double>(result.loader.images_skipped);
   state.counters["final_loss"] = result.final_loss;
+  count_loss_scaling(state, result.scales_loss, result.overflow_skipped_steps, result.loss_scale);
   measurement.memory = backend.allocator().stats();
   count_memory(state, measurement.memory);
   measurement.loader = result.loader;
@@ -233,7 +243,7 @@ SyntheticBatch make_synthetic_batch(Backend& backend, int batch, int size, int c
 }
 
 LayerProfile profile_layers_synthetic(Backend& backend, const BenchOptions& options, int steps) {
-  ResNet50 model(backend, options.classes);
+  ResNet50 model(backend, options.classes, compute_dtype(parse_precision(options.precision)));
   model.initialize(options.seed);
   model.set_fused_batch_norm_relu(!options.unfused);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});

@@ -14,8 +14,10 @@ BackendChoice parse_backend_choice(const std::string& text) {
 namespace {
 
 std::unique_ptr<Backend> cpu_backend(const BackendOptions& options) {
-  R50_CHECK(options.precision == Precision::Fp32, "--precision ", precision_name(options.precision),
-            ": the cpu backend computes in fp32 only");
+  // fp16 and bf16 only change the dtype the model stores activations in, which the CPU backend
+  // rounds to as a GPU does; tf32 is a property of tensor cores' products, which it does not have.
+  R50_CHECK(options.precision != Precision::Tf32, "--precision tf32: the cpu backend has no tensor cores; "
+            "fp32, fp16 and bf16 run there");
   return make_cpu_backend(options.threads, options.gpu_memory_limit);
 }
 

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "layer_shapes.h"
 #include "resnet50_convolutions.h"
 
 namespace r50 {
@@ -79,11 +80,40 @@ TEST(BenchLayersProgram, MeasuresEveryDistinctConvolutionOnTheCpuAndWritesTheCou
   EXPECT_GT(memory_bound, 0u);
 }
 
+// Under mixed precision every layer op runs on half-precision tensors, and the matrix peak is a
+// half-precision GEMM (the byte counts behind gb_per_s are checked in layer_shapes_test.cpp).
+TEST(BenchLayersProgram, MeasuresEveryLayerInHalfPrecision) {
+  for (const std::string precision : {"fp16", "bf16"}) {
+    const std::string json_path = testing::TempDir() + "bench_layers_" + precision + ".json";
+    const std::string log_path = testing::TempDir() + "bench_layers_" + precision + ".log";
+    const std::string command = std::string(R50_BENCH_LAYERS_PROGRAM) + " --device cpu --precision " + precision +
+                                " --batch-size 2 --image-size 32 --peak-matrix-size 256 --peak-copy-mib 16"
+                                " --benchmark_min_time=0.001 --benchmark_out=" + json_path +
+                                " --benchmark_out_format=json > " + log_path + " 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << read_text(log_path);
+    const nlohmann::json results = nlohmann::json::parse(read_text(json_path));
+    std::size_t layers = 0, gemm_peaks = 0;
+    for (const nlohmann::json& row : results.at("benchmarks")) {
+      const std::string name = row.at("name");
+      EXPECT_FALSE(row.value("error_occurred", false)) << name << ": " << row.value("error_message", "");
+      gemm_peaks += starts_with(name, "peak/hgemm_256/" + precision);
+      if (starts_with(name, "peak/")) continue;
+      EXPECT_NE(name.find("/bs:2/" + precision), std::string::npos) << name;
+      EXPECT_GT(row.at("fraction_of_peak").get<double>(), 0) << name;
+      ++layers;
+    }
+    EXPECT_EQ(gemm_peaks, 1u) << precision;
+    EXPECT_EQ(layers, training_step_layers(2, 32).size()) << precision;
+  }
+}
+
 #else
 
 TEST(BenchLayersProgram, MeasuresEveryDistinctConvolutionOnTheCpuAndWritesTheCounters) {
   GTEST_SKIP() << "bench_layers is not built";
 }
+
+TEST(BenchLayersProgram, MeasuresEveryLayerInHalfPrecision) { GTEST_SKIP() << "bench_layers is not built"; }
 
 #endif
 

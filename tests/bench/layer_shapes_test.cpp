@@ -181,6 +181,41 @@ TEST(LayerCosts, FusedBatchNormSavesTheSeparateOpsPasses) {
             bytes(LayerOp::BatchNormBackward) + bytes(LayerOp::ReluBackward));
 }
 
+TEST(LayerCosts, HalfPrecisionConvolutionsMoveTwoBytesAnElementAndDoTheSameFlops) {
+  LayerShape conv;
+  conv.x = {2, 4, 8, 8};
+  conv.w = {6, 4, 3, 3};
+  conv.conv = {2, 1};  // output 4×4
+  const double elements = 2 * 4 * 8 * 8 + 6 * 4 * 3 * 3 + 2 * 6 * 4 * 4;
+  for (DType dtype : {DType::F16, DType::BF16}) {
+    conv.dtype = dtype;
+    for (LayerOp op : {LayerOp::ConvForward, LayerOp::ConvBackwardData, LayerOp::ConvBackwardFilter}) {
+      conv.op = op;
+      EXPECT_DOUBLE_EQ(layer_flops(conv), 2.0 * (2 * 6 * 4 * 4) * (4 * 3 * 3)) << layer_op_name(op);
+      EXPECT_DOUBLE_EQ(layer_min_bytes(conv), 2.0 * elements) << layer_op_name(op) << " " << dtype_name(dtype);
+    }
+  }
+  // Adding into dx reads it as well, at two bytes an element too.
+  conv.op = LayerOp::ConvBackwardData;
+  conv.accumulate = true;
+  EXPECT_DOUBLE_EQ(layer_min_bytes(conv), 2.0 * (elements + 2 * 4 * 8 * 8));
+}
+
+TEST(LayerCosts, HalfPrecisionHalvesTheBytesOfEveryOpOfAStep) {
+  // Batch norm's per-channel vectors, F32 under every precision, are left out of the count.
+  for (const bool fused : {true, false}) {
+    for (LayerShape layer : training_step_layers(2, 64, 1000, fused)) {
+      ASSERT_EQ(layer.dtype, DType::F32);
+      const double f32 = layer_min_bytes(layer);
+      ASSERT_GT(f32, 0) << layer_op_name(layer.op);
+      for (DType dtype : {DType::F16, DType::BF16}) {
+        layer.dtype = dtype;
+        EXPECT_DOUBLE_EQ(layer_min_bytes(layer), f32 / 2) << layer_op_name(layer.op) << " " << dtype_name(dtype);
+      }
+    }
+  }
+}
+
 TEST(LayerCosts, TheRooflineIsTheSlowerOfComputeAndMemory) {
   LayerShape conv;
   conv.op = LayerOp::ConvForward;
