@@ -26,6 +26,13 @@ Writes into OUTDIR:
                         worst of the same eight runs, in both batch-norm modes: "<mode>/logits",
                         "<mode>/loss", "<mode>/grad/<name>" and "<mode>/gradients_together" for
                         mode train and eval. The yardstick of the tf32 precision.
+  reference_bf16_spread.safetensors
+                        the same keys for torchvision under torch.autocast in bfloat16 on the CPU:
+                        the yardstick of the bf16 precision (and, scaled by the ratio of the two
+                        formats' unit roundoffs, of fp16 where no GPU gives its own).
+  reference_bf16_cuda_spread.safetensors, reference_fp16_cuda_spread.safetensors
+                        the same under torch.autocast on the GPU, in bfloat16 (compute capability
+                        8.0) and float16, where PyTorch finds one.
 """
 import argparse
 import json
@@ -139,6 +146,18 @@ def float32_spread(model, state, images, labels, truth, device="cpu"):
     return spread
 
 
+def record_worst(worst, mode, results, truth):
+    """Keeps in `worst` each result's largest relative error from `truth` so far, and that of the
+    gradients together, under "<mode>/<name>"."""
+    results = {name: tensor.detach().cpu() for name, tensor in results.items()}
+    names = [name for name in results if name.startswith("grad/")]
+    errors = {name: relative_error(results[name], truth[name]) for name in names + ["logits", "loss"]}
+    errors["gradients_together"] = gradients_together(results, truth, names)
+    for name, error in errors.items():
+        key = mode + "/" + name
+        worst[key] = max(worst.get(key, 0.0), error)
+
+
 def tf32_spread(model, state, images, labels, truths):
     """torchvision's TF32 on the GPU against float64, per result and batch-norm mode: the worst
     relative error over the same eight equally valid runs as float32_spread. TF32 rounds every convolution and
@@ -152,15 +171,40 @@ def tf32_spread(model, state, images, labels, truths):
             model.float().to(device="cuda", memory_format=memory_format)
             results = run(model, x.cuda().contiguous(memory_format=memory_format), labels.cuda(),
                           train=mode == "train")
-            results = {name: tensor.detach().cpu() for name, tensor in results.items()}
-            names = [name for name in results if name.startswith("grad/")]
-            errors = {name: relative_error(results[name], truth[name]) for name in names + ["logits", "loss"]}
-            errors["gradients_together"] = gradients_together(results, truth, names)
-            for name, error in errors.items():
-                key = mode + "/" + name
-                worst[key] = max(worst.get(key, 0.0), error)
+            record_worst(worst, mode, results, truth)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+    model.cpu()
+    return {name: torch.tensor([error], dtype=torch.float64) for name, error in worst.items()}
+
+
+def amp_spread(model, state, images, labels, truths, device, dtype):
+    """torchvision under torch.autocast in `dtype` (bfloat16, or float16 on the GPU) against float64,
+    per result and batch-norm mode: the worst relative error over the eight equally valid runs of
+    float32_spread. Autocast runs convolutions and the classifier in `dtype` from float32 weights and
+    batch norm in float32, as the mixed precisions of resnet50-bench do. float16 gradients are taken
+    through GradScaler's first scale (halved while any is not finite), then unscaled."""
+    worst = {}
+    for mode, truth in truths.items():
+        for memory_format, x in equally_valid_inputs(images):
+            model.load_state_dict(state)
+            model.float().to(device=device, memory_format=memory_format)
+            model.train(mode == "train")
+            x = x.to(device).contiguous(memory_format=memory_format)
+            scale = 65536.0 if dtype == torch.float16 else 1.0
+            while True:
+                model.load_state_dict(state)
+                model.zero_grad(set_to_none=True)
+                with torch.autocast(device_type=device, dtype=dtype):
+                    logits = model(x)
+                loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(device))
+                (loss * scale).backward()
+                grads = {"grad/" + name: p.grad.double() / scale for name, p in model.named_parameters()}
+                if all(bool(torch.isfinite(g).all()) for g in grads.values()):
+                    break
+                scale /= 2
+            record_worst(worst, mode, {"logits": logits.detach().double(), "loss": loss.detach().double().reshape(1),
+                                       **grads}, truth)
     model.cpu()
     return {name: torch.tensor([error], dtype=torch.float64) for name, error in worst.items()}
 
@@ -197,6 +241,8 @@ def main():
             write_safetensors(os.path.join(args.outdir, name), results)
     write_safetensors(os.path.join(args.outdir, "reference_train_f32_spread.safetensors"),
                       float32_spread(model, state, images, labels, truths["train"]))
+    write_safetensors(os.path.join(args.outdir, "reference_bf16_spread.safetensors"),
+                      amp_spread(model, state, images, labels, truths, "cpu", torch.bfloat16))
     if torch.cuda.is_available():
         # fp32 means IEEE fp32 on the GPU too: PyTorch's cuDNN default would allow TF32.
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -207,6 +253,10 @@ def main():
         if torch.cuda.get_device_capability() >= (8, 0):
             write_safetensors(os.path.join(args.outdir, "reference_tf32_cuda_spread.safetensors"),
                               tf32_spread(model, state, images, labels, truths))
+            write_safetensors(os.path.join(args.outdir, "reference_bf16_cuda_spread.safetensors"),
+                              amp_spread(model, state, images, labels, truths, "cuda", torch.bfloat16))
+        write_safetensors(os.path.join(args.outdir, "reference_fp16_cuda_spread.safetensors"),
+                          amp_spread(model, state, images, labels, truths, "cuda", torch.float16))
     print("torch %s, torchvision %s: wrote %s" % (torch.__version__, torchvision.__version__, args.outdir))
 
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   r50::BackendOptions backend_options;
   std::string gpu_memory_limit;
   int classes = 0;
+  std::string precision = "fp32";
   app.add_option("--weights", options.weights_path, "torchvision resnet50 state_dict (safetensors)")
       ->required()->check(CLI::ExistingFile);
   app.add_option("--input", options.input_path,
@@ -40,12 +41,18 @@ int main(int argc, char** argv) {
                  "train: batch statistics, running statistics updated (model.train()); "
                  "eval: running statistics (model.eval())")
       ->check(CLI::IsMember({"train", "eval"}))->capture_default_str();
+  app.add_option("--precision", precision,
+                 "fp32, tf32 (GPU), or fp16 or bf16 mixed precision as torch.autocast (results still F32, "
+                 "gradients unscaled)")
+      ->check(CLI::IsMember({"fp32", "tf32", "fp16", "bf16"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
     options.bn_mode = bn == "eval" ? r50::BatchNormMode::RunningStatistics
                                    : r50::BatchNormMode::BatchStatistics;
     if (classes > 0) options.classes = classes;
+    backend_options.precision = r50::parse_precision(precision);
+    options.compute_dtype = r50::compute_dtype(backend_options.precision);
     backend_options.choice = r50::parse_backend_choice(device);
     if (!gpu_memory_limit.empty()) {
       backend_options.gpu_memory_limit = r50::parse_memory_limit(gpu_memory_limit);

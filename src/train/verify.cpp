@@ -52,7 +52,7 @@ Batch read_batch(const SafetensorsFile& input, int classes) {
 }  // namespace
 
 NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const SafetensorsFile& input,
-                         BatchNormMode bn_mode, std::optional<int> classes) {
+                         BatchNormMode bn_mode, std::optional<int> classes, DType compute_dtype) {
   if (!classes) {
     const StoredTensor& fc = weights.at("fc.weight");
     R50_CHECK(fc.shape.rank() == 2 && fc.shape[0] > 0 && fc.shape[0] <= INT32_MAX, weights.path(),
@@ -62,7 +62,7 @@ NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const
   R50_CHECK(*classes > 0, "the class count must be positive, got ", *classes);
   const Batch batch = read_batch(input, *classes);
 
-  ResNet50 model(backend, *classes);
+  ResNet50 model(backend, *classes, compute_dtype);
   load_state_dict(model, weights);
 
   const Device device = backend.device();
@@ -71,17 +71,36 @@ NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const
   const OwnedTensor labels(backend.allocator(), {batch.image_shape[0]}, DType::I32, device);
   backend.copy_from_host(labels, batch.labels.data());
 
-  TrainStep step(model, SgdParams{});
-  step.forward_backward(images, labels, bn_mode);
+  // Under fp16's loss scaling, GradScaler's first scale, halved (from the weights again) while the
+  // gradients overflow, as a training run's skipped steps would.
+  LossScaleParams scaling;
+  std::optional<TrainStep> trained;
+  for (;;) {
+    trained.emplace(model, SgdParams{}, scaling);
+    trained->forward_backward(images, labels, bn_mode);
+    if (!trained->scales_loss() || !trained->gradients_overflowed()) break;
+    R50_CHECK(scaling.initial > 1.0f, "verify: the gradients overflow fp16 even without loss scaling");
+    scaling.initial /= 2;
+    load_state_dict(model, weights);
+  }
+  TrainStep& step = *trained;
 
   NamedTensors results;
-  results.emplace_back("logits", to_stored(backend, step.logits()));
+  // F32 results whatever the compute dtype, unscaled.
+  const auto as_f32 = [&backend](const Tensor& tensor, float scale) {
+    std::vector<float> values = copy_to_host_as_floats(backend, tensor);
+    for (float& value : values) value /= scale;
+    StoredTensor stored = make_stored(DType::F32, tensor.shape());
+    std::memcpy(stored.bytes.data(), values.data(), stored.bytes.size());
+    return stored;
+  };
+  results.emplace_back("logits", as_f32(step.logits(), 1.0f));
   StoredTensor loss = make_stored(DType::F32, {1});
   const float loss_value = step.loss();
   std::memcpy(loss.bytes.data(), &loss_value, sizeof(float));
   results.emplace_back("loss", std::move(loss));
   for (const Parameter* parameter : model.parameters()) {
-    results.emplace_back("grad/" + parameter->name, to_stored(backend, parameter->grad));
+    results.emplace_back("grad/" + parameter->name, as_f32(parameter->grad, step.loss_scale()));
   }
   if (bn_mode == BatchNormMode::BatchStatistics) {
     for (const StateEntry& entry : model.state()) {
@@ -95,7 +114,7 @@ NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const
 NamedTensors run_verification(Backend& backend, const VerifyOptions& options) {
   const SafetensorsFile weights = read_safetensors(options.weights_path);
   const SafetensorsFile input = read_safetensors(options.input_path);
-  NamedTensors results = verify_step(backend, weights, input, options.bn_mode, options.classes);
+  NamedTensors results = verify_step(backend, weights, input, options.bn_mode, options.classes, options.compute_dtype);
   write_safetensors(options.output_path, results);
   return results;
 }

@@ -20,15 +20,18 @@ struct VerifyOptions {
   std::string output_path;
   BatchNormMode bn_mode = BatchNormMode::BatchStatistics;
   std::optional<int> classes;  // default: the rows of fc.weight
+  DType compute_dtype = DType::F32;  // F16 or BF16: mixed precision (verify_step)
 };
 
 using NamedTensors = std::vector<std::pair<std::string, StoredTensor>>;
 
 // The results, under the names PyTorch users know: "logits", "loss" [1], "grad/<parameter>" and,
 // under batch statistics, "state/<buffer>" for the updated running statistics and counters.
-// Bad weights or input throw, naming the file and the tensor.
+// Bad weights or input throw, naming the file and the tensor. With a half-precision
+// `compute_dtype` the model runs mixed precision (ResNet50); logits and gradients still come out
+// F32, the gradients divided by the loss scale, as torch.autocast and GradScaler give them.
 NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const SafetensorsFile& input,
-                         BatchNormMode bn_mode, std::optional<int> classes);
+                         BatchNormMode bn_mode, std::optional<int> classes, DType compute_dtype = DType::F32);
 
 // Reads the files, runs verify_step and writes the results (atomically). Returns them.
 NamedTensors run_verification(Backend& backend, const VerifyOptions& options);
