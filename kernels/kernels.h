@@ -17,6 +17,11 @@ namespace r50::kernels {
 // Launchers that take `const void*` / `void*` tensors with a Storage read and write them so.
 enum class Storage : int { F32, F16, BF16 };
 
+// How a 4-D tensor [n, c, h, w] lies in memory (Layout on the host side): NCHW, or NHWC (channels
+// last; a convolution's filter [k, c, r, s] then lies KRSC). Launchers of kernels that index
+// planes take one; elementwise kernels need none.
+enum class Order : int { Nchw, Nhwc };
+
 // fill.cu: out[i] = value for i in [0, count), value rounded once to the storage. The float
 // overload is the F32 fill.
 cudaError_t fill(void* out, Storage storage, std::int64_t count, float value, cudaStream_t stream);
@@ -43,20 +48,22 @@ cudaError_t find_non_finite(const NonFiniteTensor* tensors, int count, float* fo
 // newer, compute capability 7.0 and newer), else 192 in 4,096 bytes.
 int find_non_finite_tensors_per_launch();
 
-// normalize.cu: images uint8 [n, h, w, 3] (RGB) -> out [n, 3, h, w] in `out_storage`,
-// out = (image / 255 - mean[c]) / std[c], computed in float and rounded once. The float overload
-// writes F32.
-cudaError_t normalize_images(const std::uint8_t* images, void* out, Storage out_storage, int n,
-                             int h, int w, const float mean[3], const float std[3],
-                             cudaStream_t stream);
+// normalize.cu: images uint8 [n, h, w, 3] (RGB) -> out [n, 3, h, w] in `out_storage` and
+// `out_order`, out = (image / 255 - mean[c]) / std[c], computed in float and rounded once. The
+// float overload writes F32 NCHW.
+cudaError_t normalize_images(const std::uint8_t* images, void* out, Storage out_storage,
+                             Order out_order, int n, int h, int w, const float mean[3],
+                             const float std[3], cudaStream_t stream);
 inline cudaError_t normalize_images(const std::uint8_t* images, float* out, int n, int h, int w,
                                     const float mean[3], const float std[3], cudaStream_t stream) {
-  return normalize_images(images, out, Storage::F32, n, h, w, mean, std, stream);
+  return normalize_images(images, out, Storage::F32, Order::Nchw, n, h, w, mean, std, stream);
 }
 
-// batchnorm.cu: batch norm over x [n, c, hw] (NCHW with hw = h·w), per-channel vectors of c values.
-// x, y, residual, dy, dx and dresidual are stored as `storage` says (one storage for all of them);
-// gamma, beta, the running and saved statistics, dgamma and dbeta are float always.
+// batchnorm.cu: batch norm over x [n, c, hw] (hw = h·w) in `order`: NCHW, channel ch's values in n
+// planes of hw, or NHWC, n·hw rows of c channels; per-channel vectors of c values.
+// x, y, residual, dy, dx and dresidual are stored as `storage` says and lie in `order` (one storage
+// and one order for all of them); gamma, beta, the running and saved statistics, dgamma and dbeta
+// are float always. Both orders compute the same values, up to the order of the sums.
 //
 // Training forward: the channel's mean and biased variance over its n·hw values (a numerically
 // stable reduction: Welford per thread, Chan's formula to combine), then
@@ -67,32 +74,32 @@ inline cudaError_t normalize_images(const std::uint8_t* images, float* out, int 
 // Needs n·hw > 1 (the caller checks).
 //
 // The reductions over a channel split across blocks where channels are few and long; then they need
-// `scratch`, device memory of batch_norm_scratch_bytes(n, c, hw) bytes (0: none, nullptr will do),
-// which the launch uses until the stream has passed it.
-std::size_t batch_norm_scratch_bytes(int n, int c, std::int64_t hw);
+// `scratch`, device memory of batch_norm_scratch_bytes(order, n, c, hw) bytes (0: none, nullptr will
+// do), which the launch uses until the stream has passed it.
+std::size_t batch_norm_scratch_bytes(Order order, int n, int c, std::int64_t hw);
 cudaError_t batch_norm_forward_training(const void* x, const float* gamma, const float* beta,
                                         float* running_mean, float* running_var, void* y,
-                                        float* saved_mean, float* saved_invstd, Storage storage, int n,
-                                        int c, std::int64_t hw, float momentum, float eps, void* scratch,
+                                        float* saved_mean, float* saved_invstd, Storage storage, Order order,
+                                        int n, int c, std::int64_t hw, float momentum, float eps, void* scratch,
                                         cudaStream_t stream);
 // The training forward followed by y = max(y + residual, 0) in the same pass over memory, with no
 // residual where it is null; y is rounded to its storage once, after the ReLU.
 cudaError_t batch_norm_relu_forward_training(const void* x, const float* gamma, const float* beta,
                                              float* running_mean, float* running_var, const void* residual,
                                              void* y, float* saved_mean, float* saved_invstd, Storage storage,
-                                             int n, int c, std::int64_t hw, float momentum, float eps,
+                                             Order order, int n, int c, std::int64_t hw, float momentum, float eps,
                                              void* scratch, cudaStream_t stream);
 // Inference forward: y = (x - running_mean)·gamma / sqrt(running_var + eps) + beta.
 cudaError_t batch_norm_forward_inference(const void* x, const float* gamma, const float* beta,
                                          const float* running_mean, const float* running_var, void* y,
-                                         Storage storage, int n, int c, std::int64_t hw, float eps,
+                                         Storage storage, Order order, int n, int c, std::int64_t hw, float eps,
                                          cudaStream_t stream);
 // Training backward, with xhat = (x - saved_mean)·saved_invstd and count = n·hw:
 //   dbeta = Σ dy, dgamma = Σ dy·xhat,
 //   dx = gamma·saved_invstd·(dy - dbeta / count - xhat·dgamma / count).
 cudaError_t batch_norm_backward_training(const void* x, const void* dy, const float* gamma,
                                          const float* saved_mean, const float* saved_invstd, void* dx,
-                                         float* dgamma, float* dbeta, Storage storage, int n, int c,
+                                         float* dgamma, float* dbeta, Storage storage, Order order, int n, int c,
                                          std::int64_t hw, void* scratch, cudaStream_t stream);
 // The backward of batch_norm_relu_forward_training: g = dy where y > 0, else 0, written to
 // dresidual, then the training backward of g. A null dresidual says that no residual joined in the
@@ -101,14 +108,14 @@ cudaError_t batch_norm_backward_training(const void* x, const void* dy, const fl
 cudaError_t batch_norm_relu_backward_training(const void* x, const void* y, const void* dy, const float* gamma,
                                               const float* beta, const float* saved_mean,
                                               const float* saved_invstd, void* dx, void* dresidual,
-                                              float* dgamma, float* dbeta, Storage storage, int n, int c,
-                                              std::int64_t hw, void* scratch, cudaStream_t stream);
+                                              float* dgamma, float* dbeta, Storage storage, Order order, int n,
+                                              int c, std::int64_t hw, void* scratch, cudaStream_t stream);
 // Inference backward (the statistics are constants), invstd = 1 / sqrt(running_var + eps):
 //   dbeta = Σ dy, dgamma = Σ dy·(x - running_mean)·invstd, dx = dy·gamma·invstd.
 cudaError_t batch_norm_backward_inference(const void* x, const void* dy, const float* gamma,
                                           const float* running_mean, const float* running_var, float eps,
-                                          void* dx, float* dgamma, float* dbeta, Storage storage, int n, int c,
-                                          std::int64_t hw, void* scratch, cudaStream_t stream);
+                                          void* dx, float* dgamma, float* dbeta, Storage storage, Order order,
+                                          int n, int c, std::int64_t hw, void* scratch, cudaStream_t stream);
 
 // relu.cu, every tensor in `storage`: y = max(x, 0) (y may alias x; a NaN stays NaN, as in
 // torch); dx = y > 0 ? dy : 0 (dx may alias dy).
@@ -121,23 +128,25 @@ cudaError_t relu_backward(const void* y, const void* dy, void* dx, Storage stora
 cudaError_t add(const void* a, const void* b, void* y, Storage storage, std::int64_t count,
                 cudaStream_t stream);
 
-// pooling.cu, every tensor of a call in `storage`, results computed in float and rounded once.
-// Max pooling over planes = n·c planes of [h, w] into [p, q], square window `kernel`, `stride`,
-// `padding` (padding never wins; a NaN in the window propagates). The backward sends each dy to
-// the first position of its window, in row-major order, where x equals y, as torch does; dx is
-// overwritten (positions no window picked get 0; a position several windows picked gets the sum
-// of their dy).
-cudaError_t max_pool2d_forward(const void* x, void* y, Storage storage, std::int64_t planes, int h,
-                               int w, int p, int q, int kernel, int stride, int padding,
+// pooling.cu, every tensor of a call in `storage` and `order`, results computed in float and
+// rounded once. Max pooling of x [n, c, h, w] into y [n, c, p, q], square window `kernel`,
+// `stride`, `padding` (padding never wins; a NaN in the window propagates). The backward sends
+// each dy to the first position of its window, in row-major (h, w) order, where x equals y, as
+// torch does; dx is overwritten (positions no window picked get 0; a position several windows
+// picked gets the sum of their dy). Deterministic, and in either order the same values.
+cudaError_t max_pool2d_forward(const void* x, void* y, Storage storage, Order order, int n, int c,
+                               int h, int w, int p, int q, int kernel, int stride, int padding,
                                cudaStream_t stream);
 cudaError_t max_pool2d_backward(const void* x, const void* y, const void* dy, void* dx,
-                                Storage storage, std::int64_t planes, int h, int w, int p, int q,
-                                int kernel, int stride, int padding, cudaStream_t stream);
-// Global average pooling: y[plane] = mean of the plane's hw values; dx[plane][i] = dy[plane] / hw.
-cudaError_t global_avg_pool_forward(const void* x, void* y, Storage storage, std::int64_t planes,
-                                    std::int64_t hw, cudaStream_t stream);
-cudaError_t global_avg_pool_backward(const void* dy, void* dx, Storage storage,
-                                     std::int64_t planes, std::int64_t hw, cudaStream_t stream);
+                                Storage storage, Order order, int n, int c, int h, int w, int p,
+                                int q, int kernel, int stride, int padding, cudaStream_t stream);
+// Global average pooling of x [n, c, hw] in `order` (hw = h·w) into y [n, c] (row-major in either
+// order): y[i][j] = mean of channel j's hw values in image i; the backward writes
+// dx[i][j][k] = dy[i][j] / hw in `order`.
+cudaError_t global_avg_pool_forward(const void* x, void* y, Storage storage, Order order, int n,
+                                    int c, std::int64_t hw, cudaStream_t stream);
+cudaError_t global_avg_pool_backward(const void* dy, void* dx, Storage storage, Order order, int n,
+                                     int c, std::int64_t hw, cudaStream_t stream);
 
 // softmax_cross_entropy.cu, logits [n, k] in `logits_storage`, labels int32 [n]; probs and the
 // losses are float.

@@ -21,7 +21,6 @@ Tensor Tensor::reshape(const Shape& shape) const {
 Tensor Tensor::slice(std::int64_t begin, std::int64_t end) const {
   R50_CHECK(rank() >= 1 && 0 <= begin && begin <= end && end <= dim(0), "slice [", begin, ", ", end,
             ") out of range for ", str());
-  R50_CHECK(layout_ == Layout::RowMajor, "cannot slice ", str(), ": not row-major");
   std::vector<std::int64_t> dims = shape_.dims();
   const std::size_t row_bytes = dims[0] ? nbytes() / static_cast<std::size_t>(dims[0]) : 0;
   dims[0] = end - begin;
@@ -35,13 +34,13 @@ std::string Tensor::str() const {
 }
 
 void check_tensor(const Tensor& tensor, const char* op, const char* argument, DType dtype,
-                  const Shape& shape, Device device) {
+                  const Shape& shape, Device device, Layout layout) {
   R50_CHECK(tensor.defined(), op, ": ", argument, " is missing (expected ", dtype_name(dtype),
             shape.str(), ")");
   R50_CHECK(tensor.dtype() == dtype && tensor.shape() == shape, op, ": ", argument, " is ",
             tensor.str(), " but expected ", dtype_name(dtype), shape.str());
-  R50_CHECK(tensor.layout() == Layout::RowMajor, op, ": ", argument, " is ", tensor.str(),
-            " but expected a row-major tensor");
+  R50_CHECK(tensor.layout() == layout, op, ": ", argument, " is ", tensor.str(), " but expected a ",
+            layout_name(layout), " tensor");
   R50_CHECK(tensor.device() == device, op, ": ", argument, " is ", tensor.str(), " but expected it on ",
             device.str());
 }

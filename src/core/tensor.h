@@ -47,7 +47,7 @@ class Tensor {
 
   // The same memory under another shape with as many elements (row-major tensors only).
   Tensor reshape(const Shape& shape) const;
-  // Rows [begin, end) of the outermost dimension.
+  // Rows [begin, end) of the outermost dimension (images, in either layout).
   Tensor slice(std::int64_t begin, std::int64_t end) const;
 
   std::string str() const;  // "F32[8, 3, 224, 224] row-major on cpu"
@@ -60,9 +60,9 @@ class Tensor {
   Layout layout_ = Layout::RowMajor;
 };
 
-// Throws, naming the op, the argument and both shapes, unless `tensor` is a row-major tensor of
-// `dtype` and `shape` on `device`.
+// Throws, naming the op, the argument and both shapes, unless `tensor` is a tensor of `dtype`,
+// `shape` and `layout` on `device`.
 void check_tensor(const Tensor& tensor, const char* op, const char* argument, DType dtype,
-                  const Shape& shape, Device device = Device::cpu());
+                  const Shape& shape, Device device = Device::cpu(), Layout layout = Layout::RowMajor);
 
 }  // namespace r50

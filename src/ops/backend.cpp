@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/half.h"
@@ -11,8 +12,29 @@
 namespace r50 {
 namespace {
 
+// A floating tensor's values in memory order, and back: what an elementwise op sees.
 std::vector<float> to_floats(Backend& backend, const Tensor& tensor) {
-  return copy_to_host_as_floats(backend, tensor);
+  std::vector<unsigned char> stored(tensor.nbytes());
+  backend.copy_to_host(stored.data(), tensor);
+  std::vector<float> values(static_cast<std::size_t>(tensor.numel()));
+  floats_from(stored.data(), tensor.dtype(), tensor.numel(), values.data());
+  return values;
+}
+
+// Elements of `element_bytes` bytes of [N, C, H, W] between NHWC and NCHW order: element
+// (n, c, hw) of NCHW is element (n, hw, c) of NHWC.
+void transpose_images(const unsigned char* src, unsigned char* dst, const Shape& shape, std::size_t element_bytes,
+                      bool to_nchw) {
+  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+  for (std::int64_t n = 0; n < N; ++n) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      for (std::int64_t i = 0; i < HW; ++i) {
+        const auto nchw = static_cast<std::size_t>((n * C + c) * HW + i) * element_bytes;
+        const auto nhwc = static_cast<std::size_t>((n * HW + i) * C + c) * element_bytes;
+        std::memcpy(dst + (to_nchw ? nchw : nhwc), src + (to_nchw ? nhwc : nchw), element_bytes);
+      }
+    }
+  }
 }
 
 void from_floats(Backend& backend, const std::vector<float>& values, const Tensor& tensor) {
@@ -65,7 +87,7 @@ void Backend::batch_norm_relu_backward_training(const Tensor& x, const Tensor& y
                                           dgamma, dbeta, device());
   // The gradient past the ReLU goes to dresidual, or to scratch where nobody wants it.
   OwnedTensor scratch;
-  if (!dresidual.defined()) scratch = OwnedTensor(allocator(), x.shape(), x.dtype(), device());
+  if (!dresidual.defined()) scratch = OwnedTensor(allocator(), x.shape(), x.dtype(), device(), x.layout());
   const Tensor& past_relu = dresidual.defined() ? dresidual : scratch.tensor();
   relu_backward(y, dy, past_relu);
   batch_norm_backward_training(x, past_relu, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta);
@@ -98,9 +120,23 @@ void Backend::find_non_finite(const std::vector<Tensor>& tensors, const Tensor& 
   }
 }
 
+void copy_from_host_nchw(Backend& backend, const Tensor& dst, const void* host) {
+  if (dst.layout() == Layout::RowMajor) return backend.copy_from_host(dst, host);
+  std::vector<unsigned char> stored(dst.nbytes());
+  transpose_images(static_cast<const unsigned char*>(host), stored.data(), dst.shape(), dtype_size(dst.dtype()), false);
+  backend.copy_from_host(dst, stored.data());
+}
+
+void copy_to_host_nchw(Backend& backend, void* host, const Tensor& src) {
+  if (src.layout() == Layout::RowMajor) return backend.copy_to_host(host, src);
+  std::vector<unsigned char> stored(src.nbytes());
+  backend.copy_to_host(stored.data(), src);
+  transpose_images(stored.data(), static_cast<unsigned char*>(host), src.shape(), dtype_size(src.dtype()), true);
+}
+
 std::vector<float> copy_to_host_as_floats(Backend& backend, const Tensor& tensor) {
   std::vector<unsigned char> stored(tensor.nbytes());
-  backend.copy_to_host(stored.data(), tensor);
+  copy_to_host_nchw(backend, stored.data(), tensor);
   std::vector<float> values(static_cast<std::size_t>(tensor.numel()));
   floats_from(stored.data(), tensor.dtype(), tensor.numel(), values.data());
   return values;

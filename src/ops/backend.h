@@ -79,6 +79,13 @@ constexpr std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
 // statistics and their gradients), probabilities, losses, master weights and momentum buffers
 // are F32 always. Where an op says nothing, its tensors are F32.
 //
+// Layouts. Images, activations and convolution weights ([N, C, H, W], [K, C, R, S]) may be
+// row-major (NCHW) or channels-last (NHWC, KRSC in memory: what tensor cores read without a
+// transposition), one layout per call, as with dtypes: the layout of the op's first 4-D tensor,
+// which its other 4-D tensors share. Every other tensor ([N, C] features, per-channel vectors,
+// matrices) is row-major. An elementwise op (relu, add, cast, SGD, fill, copy) sees a layout only
+// as the order of its elements, so its tensors need only agree.
+//
 // On a GPU, ops enqueue work on the backend's stream and return; synchronize() waits for it.
 class Backend {
  public:
@@ -261,8 +268,14 @@ class Backend {
 // machine's physical memory): a run that needs more meets OutOfMemory, as on a GPU.
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0, const MemoryLimit& memory_limit = {});
 
-// A floating tensor's values (F32, F16 or BF16) on the host as floats; waits for the device.
+// A floating tensor's values (F32, F16 or BF16) on the host as floats, in row-major order of its
+// shape (NCHW) whatever its layout; waits for the device.
 std::vector<float> copy_to_host_as_floats(Backend& backend, const Tensor& tensor);
+// copy_from_host and copy_to_host with the host's data in row-major order of the tensor's shape
+// (NCHW, as torchvision and safetensors keep it): a transposition on the host for channels-last
+// tensors, a plain copy otherwise.
+void copy_from_host_nchw(Backend& backend, const Tensor& dst, const void* host);
+void copy_to_host_nchw(Backend& backend, void* host, const Tensor& src);
 
 // The CUDA backend on GPU `gpu`: cuDNN convolutions, a cuBLAS fully connected layer, the
 // handwritten kernels of kernels/ for the rest, all on one stream the backend owns, and all device

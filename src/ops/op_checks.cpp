@@ -26,9 +26,10 @@ Shape pool_output_shape(const char* op, const Tensor& x, const Pool2dParams& par
 
 using NamedTensors = std::initializer_list<std::pair<const char*, const Tensor*>>;
 
-// Every tensor of `tensors` is of `dtype` and `shape` on `device`.
-void check_shapes(const char* op, DType dtype, const Shape& shape, NamedTensors tensors, Device device) {
-  for (const auto& [name, tensor] : tensors) check_tensor(*tensor, op, name, dtype, shape, device);
+// Every tensor of `tensors` is of `dtype`, `shape` and `layout` on `device`.
+void check_shapes(const char* op, DType dtype, const Shape& shape, NamedTensors tensors, Device device,
+                  Layout layout = Layout::RowMajor) {
+  for (const auto& [name, tensor] : tensors) check_tensor(*tensor, op, name, dtype, shape, device, layout);
 }
 
 void check_f32_shapes(const char* op, const Shape& shape, NamedTensors tensors, Device device) {
@@ -52,7 +53,7 @@ void check_training_forward(const char* op, const Tensor& x, const Tensor& gamma
                     {"saved_mean", &saved_mean},
                     {"saved_invstd", &saved_invstd}},
                    device);
-  check_tensor(y, op, "y", x.dtype(), x.shape(), device);
+  check_tensor(y, op, "y", x.dtype(), x.shape(), device, x.layout());
   // As torch: the variance of a single value per channel is undefined, and its unbiased
   // estimate divides by count - 1.
   R50_CHECK(x.dim(0) * x.dim(2) * x.dim(3) > 1, op,
@@ -63,7 +64,7 @@ void check_training_backward(const char* op, const Tensor& x, const Tensor& dy, 
                              const Tensor& saved_mean, const Tensor& saved_invstd, const Tensor& dx,
                              const Tensor& dgamma, const Tensor& dbeta, Device device) {
   check_batch_norm_input(op, x, device);
-  check_shapes(op, x.dtype(), x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_shapes(op, x.dtype(), x.shape(), {{"dy", &dy}, {"dx", &dx}}, device, x.layout());
   check_f32_shapes(op, {x.dim(1)},
                    {{"gamma", &gamma},
                     {"saved_mean", &saved_mean},
@@ -83,20 +84,16 @@ void check_float_input(const Tensor& tensor, const char* op, const char* argumen
                        Device device) {
   R50_CHECK(tensor.defined(), op, ": ", argument, " is missing (expected a ", rank,
             "-D F32, F16 or BF16 tensor)");
-  R50_CHECK(is_floating(tensor.dtype()) && tensor.rank() == rank && tensor.layout() == Layout::RowMajor &&
-                tensor.device() == device,
-            op, ": ", argument, " is ", tensor.str(), " but expected a ", rank,
-            "-D F32, F16 or BF16 row-major tensor on ", device.str());
+  R50_CHECK(is_floating(tensor.dtype()) && tensor.rank() == rank && tensor.device() == device, op, ": ", argument,
+            " is ", tensor.str(), " but expected a ", rank, "-D F32, F16 or BF16 tensor on ", device.str());
 }
 
 void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank,
                      Device device) {
   R50_CHECK(tensor.defined(), op, ": ", argument, " is missing (expected a ", rank,
             "-D F32 tensor)");
-  R50_CHECK(tensor.dtype() == DType::F32 && tensor.rank() == rank &&
-                tensor.layout() == Layout::RowMajor && tensor.device() == device,
-            op, ": ", argument, " is ", tensor.str(), " but expected a ", rank,
-            "-D F32 row-major tensor on ", device.str());
+  R50_CHECK(tensor.dtype() == DType::F32 && tensor.rank() == rank && tensor.device() == device, op, ": ",
+            argument, " is ", tensor.str(), " but expected a ", rank, "-D F32 tensor on ", device.str());
 }
 
 void check_copy(const Tensor& dst, const Tensor& src, Device device) {
@@ -116,7 +113,8 @@ void check_cast(const Tensor& src, const Tensor& dst, Device device) {
   const char* op = "cast";
   check_float_input(src, op, "src", src.rank(), device);
   check_float_input(dst, op, "dst", dst.rank(), device);
-  R50_CHECK(dst.shape() == src.shape(), op, ": dst is ", dst.str(), " but src is ", src.str());
+  R50_CHECK(dst.shape() == src.shape() && dst.layout() == src.layout(), op, ": dst is ", dst.str(), " but src is ",
+            src.str());
   R50_CHECK(dst.data() != src.data() || dst.dtype() == src.dtype(), op, ": dst ", dst.str(),
             " aliases src ", src.str(), " of another dtype");
 }
@@ -132,8 +130,8 @@ void check_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
   const char* op = "conv2d_forward";
   check_float_input(x, op, "x", 4, device);
   check_float_input(w, op, "w", 4, device);
-  check_tensor(w, op, "w", x.dtype(), w.shape(), device);
-  check_tensor(y, op, "y", x.dtype(), conv_output_shape(op, x, w, params), device);
+  check_tensor(w, op, "w", x.dtype(), w.shape(), device, x.layout());
+  check_tensor(y, op, "y", x.dtype(), conv_output_shape(op, x, w, params), device, x.layout());
 }
 
 void check_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
@@ -141,8 +139,8 @@ void check_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor&
   const char* op = "conv2d_backward_data";
   check_float_input(dx, op, "dx", 4, device);
   check_float_input(w, op, "w", 4, device);
-  check_tensor(w, op, "w", dx.dtype(), w.shape(), device);
-  check_tensor(dy, op, "dy", dx.dtype(), conv_output_shape(op, dx, w, params), device);
+  check_tensor(w, op, "w", dx.dtype(), w.shape(), device, dx.layout());
+  check_tensor(dy, op, "dy", dx.dtype(), conv_output_shape(op, dx, w, params), device, dx.layout());
 }
 
 void check_conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
@@ -151,8 +149,8 @@ void check_conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tenso
   check_float_input(x, op, "x", 4, device);
   check_float_input(dy, op, "dy", 4, device);
   check_float_input(dw, op, "dw", 4, device);
-  check_tensor(dw, op, "dw", x.dtype(), {dy.dim(1), x.dim(1), dw.dim(2), dw.dim(3)}, device);
-  check_tensor(dy, op, "dy", x.dtype(), conv_output_shape(op, x, dw, params), device);
+  check_tensor(dw, op, "dw", x.dtype(), {dy.dim(1), x.dim(1), dw.dim(2), dw.dim(3)}, device, x.layout());
+  check_tensor(dy, op, "dy", x.dtype(), conv_output_shape(op, x, dw, params), device, x.layout());
 }
 
 void check_linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
@@ -196,7 +194,7 @@ void check_batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma
                                             Device device) {
   const char* op = "batch_norm_relu_forward_training";
   check_training_forward(op, x, gamma, beta, running_mean, running_var, y, saved_mean, saved_invstd, device);
-  if (residual.defined()) check_tensor(residual, op, "residual", x.dtype(), x.shape(), device);
+  if (residual.defined()) check_tensor(residual, op, "residual", x.dtype(), x.shape(), device, x.layout());
 }
 
 void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -210,7 +208,7 @@ void check_batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, co
                     {"running_mean", &running_mean},
                     {"running_var", &running_var}},
                    device);
-  check_tensor(y, op, "y", x.dtype(), x.shape(), device);
+  check_tensor(y, op, "y", x.dtype(), x.shape(), device, x.layout());
 }
 
 void check_batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
@@ -228,9 +226,9 @@ void check_batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, c
                                              const Tensor& dgamma, const Tensor& dbeta, Device device) {
   const char* op = "batch_norm_relu_backward_training";
   check_training_backward(op, x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta, device);
-  check_shapes(op, x.dtype(), x.shape(), {{"y", &y}}, device);
+  check_shapes(op, x.dtype(), x.shape(), {{"y", &y}}, device, x.layout());
   check_f32_shapes(op, {x.dim(1)}, {{"beta", &beta}}, device);
-  if (dresidual.defined()) check_tensor(dresidual, op, "dresidual", x.dtype(), x.shape(), device);
+  if (dresidual.defined()) check_tensor(dresidual, op, "dresidual", x.dtype(), x.shape(), device, x.layout());
 }
 
 void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, const Tensor& gamma,
@@ -239,7 +237,7 @@ void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, cons
                                          const Tensor& dbeta, Device device) {
   const char* op = "batch_norm_backward_inference";
   check_batch_norm_input(op, x, device);
-  check_shapes(op, x.dtype(), x.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_shapes(op, x.dtype(), x.shape(), {{"dy", &dy}, {"dx", &dx}}, device, x.layout());
   check_f32_shapes(op, {x.dim(1)},
                    {{"gamma", &gamma},
                     {"running_mean", &running_mean},
@@ -252,35 +250,35 @@ void check_batch_norm_backward_inference(const Tensor& x, const Tensor& dy, cons
 void check_relu_forward(const Tensor& x, const Tensor& y, Device device) {
   const char* op = "relu_forward";
   check_float_input(x, op, "x", x.rank(), device);
-  check_tensor(y, op, "y", x.dtype(), x.shape(), device);
+  check_tensor(y, op, "y", x.dtype(), x.shape(), device, x.layout());
 }
 
 void check_relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, Device device) {
   const char* op = "relu_backward";
   check_float_input(y, op, "y", y.rank(), device);
-  check_shapes(op, y.dtype(), y.shape(), {{"dy", &dy}, {"dx", &dx}}, device);
+  check_shapes(op, y.dtype(), y.shape(), {{"dy", &dy}, {"dx", &dx}}, device, y.layout());
 }
 
 void check_add(const Tensor& a, const Tensor& b, const Tensor& y, Device device) {
   const char* op = "add";
   check_float_input(a, op, "a", a.rank(), device);
-  check_shapes(op, a.dtype(), a.shape(), {{"b", &b}, {"y", &y}}, device);
+  check_shapes(op, a.dtype(), a.shape(), {{"b", &b}, {"y", &y}}, device, a.layout());
 }
 
 void check_max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params,
                               Device device) {
   const char* op = "max_pool2d_forward";
   check_float_input(x, op, "x", 4, device);
-  check_tensor(y, op, "y", x.dtype(), pool_output_shape(op, x, params), device);
+  check_tensor(y, op, "y", x.dtype(), pool_output_shape(op, x, params), device, x.layout());
 }
 
 void check_max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                const Tensor& dx, const Pool2dParams& params, Device device) {
   const char* op = "max_pool2d_backward";
   check_float_input(x, op, "x", 4, device);
-  check_tensor(y, op, "y", x.dtype(), pool_output_shape(op, x, params), device);
-  check_tensor(dy, op, "dy", x.dtype(), y.shape(), device);
-  check_tensor(dx, op, "dx", x.dtype(), x.shape(), device);
+  check_tensor(y, op, "y", x.dtype(), pool_output_shape(op, x, params), device, x.layout());
+  check_tensor(dy, op, "dy", x.dtype(), y.shape(), device, x.layout());
+  check_tensor(dx, op, "dx", x.dtype(), x.shape(), device, x.layout());
 }
 
 void check_global_avg_pool_forward(const Tensor& x, const Tensor& y, Device device) {
@@ -320,9 +318,9 @@ void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momen
   const char* op = "sgd_step";
   check_f32_input(param, op, "param", param.rank(), device);
   check_float_input(grad, op, "grad", param.rank(), device);
-  check_tensor(grad, op, "grad", grad.dtype(), param.shape(), device);
+  check_tensor(grad, op, "grad", grad.dtype(), param.shape(), device, param.layout());
   if (params.momentum != 0.0f) {
-    check_tensor(momentum_buffer, op, "momentum_buffer", DType::F32, param.shape(), device);
+    check_tensor(momentum_buffer, op, "momentum_buffer", DType::F32, param.shape(), device, param.layout());
   }
   R50_CHECK(!params.nesterov || (params.momentum > 0.0f && params.dampening == 0.0f), op,
             ": Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD), got "
@@ -335,9 +333,10 @@ void check_sgd_tensors(const SgdTensors& tensors, const SgdParams& params, Devic
   const Tensor& copy = tensors.compute_copy;
   if (!copy.defined()) return;
   check_float_input(copy, "sgd_step", "compute_copy", copy.rank(), device);
-  R50_CHECK(copy.dtype() != DType::F32 && copy.shape() == tensors.param.shape(),
-            "sgd_step: compute_copy is ", copy.str(), " but expected F16 or BF16 of param's shape ",
-            tensors.param.shape().str());
+  R50_CHECK(copy.dtype() != DType::F32 && copy.shape() == tensors.param.shape() &&
+                copy.layout() == tensors.param.layout(),
+            "sgd_step: compute_copy is ", copy.str(), " but expected F16 or BF16 of param's shape and layout, ",
+            tensors.param.str());
 }
 
 void check_normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& std,
@@ -349,7 +348,7 @@ void check_normalize_images(const Tensor& images, const Tensor& y, const std::ar
             op, ": images is ", images.str(), " but expected U8[N, H, W, 3] row-major on ",
             device.str());
   check_float_input(y, op, "y", 4, device);
-  check_tensor(y, op, "y", y.dtype(), {images.dim(0), 3, images.dim(1), images.dim(2)}, device);
+  check_tensor(y, op, "y", y.dtype(), {images.dim(0), 3, images.dim(1), images.dim(2)}, device, y.layout());
   for (int c = 0; c < 3; ++c) {
     R50_CHECK(std[c] > 0.0f, op, ": std[", c, "] is ", std[c], " but must be positive");
   }

@@ -23,9 +23,9 @@ namespace r50 {
 // F32, F16 or BF16: the dtypes an activation may have (backend.h, Dtypes).
 bool is_floating(DType dtype);
 
-// Throws unless `tensor` is a row-major F32, F16 or BF16 (check_float_input) or F32
-// (check_f32_input) tensor of `rank` dimensions on `device`. For the inputs whose shape and
-// dtype define every other shape and dtype an op checks.
+// Throws unless `tensor` is an F32, F16 or BF16 (check_float_input) or F32 (check_f32_input)
+// tensor of `rank` dimensions on `device`, in either layout. For the inputs whose shape, dtype and
+// layout define every other shape, dtype and layout an op checks.
 void check_float_input(const Tensor& tensor, const char* op, const char* argument, int rank,
                        Device device);
 void check_f32_input(const Tensor& tensor, const char* op, const char* argument, int rank,

@@ -1,7 +1,8 @@
 // defines: backend_compare::Tolerance, kExact, elementwise, per_element, Output, Outputs, Row,
-//          Stage, sum_bound, uniform, absolute, kCudnnAlgorithmFactor, activations,
-//          ChannelStatistics, channel_statistics, convolution_rows, linear_rows, batch_norm_rows,
-//          half_precision_rows
+//          channels_last_order, from_channels_last_order, Stage, sum_bound, uniform, absolute,
+//          kCudnnAlgorithmFactor, activations, ChannelStatistics, channel_statistics,
+//          convolution_rows, linear_rows, batch_norm_rows, half_precision_rows, nhwc_rows,
+//          nhwc_batch_norm_rows
 //
 // The pieces of the CUDA-against-CPU table (backend_compare_test.cpp): a row builds its inputs
 // from a seeded Rng, runs one op on the backend it is given and returns the outputs, each with
@@ -64,28 +65,61 @@ struct Row {
 
 inline void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
+// [N, C, H, W] values between the NCHW order of a HostTensor and the NHWC order in which a
+// channels-last tensor holds them: element (n, c, hw) of one is element (n, hw, c) of the other.
+template <typename T>
+std::vector<T> channels_last_order(const HostTensor<T>& values) {
+  const Shape& shape = values.shape();
+  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+  std::vector<T> nhwc(static_cast<std::size_t>(values.numel()));
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t i = 0; i < HW; ++i)
+        nhwc[static_cast<std::size_t>((n * HW + i) * C + c)] = values[(n * C + c) * HW + i];
+  return nhwc;
+}
+
+template <typename T>
+HostTensor<T> from_channels_last_order(const Shape& shape, const T* nhwc) {
+  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+  HostTensor<T> values(shape);
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t i = 0; i < HW; ++i)
+        values[(n * C + c) * HW + i] = nhwc[static_cast<std::size_t>((n * HW + i) * C + c)];
+  return values;
+}
+
 // One row's tensors on one backend: inputs copied from the host, outputs filled with NaN first so
-// that an element the op fails to write cannot pass, results copied back.
+// that an element the op fails to write cannot pass, results copied back. Host values are in
+// row-major (NCHW) order whatever the tensor's layout: a channels-last tensor is filled and read
+// back through channels_last_order.
 class Stage {
  public:
   explicit Stage(Backend& backend) : backend_(backend) {}
 
   template <typename T>
-  const Tensor& input(const HostTensor<T>& host) {
-    const Tensor& tensor =
-        tensors_.emplace_back(backend_.allocator(), host.shape(), dtype_of<T>(), backend_.device())
-            .tensor();
-    backend_.copy_from_host(tensor, host.data());
+  const Tensor& input(const HostTensor<T>& host, Layout layout = Layout::RowMajor) {
+    const Tensor& tensor = tensors_
+                               .emplace_back(backend_.allocator(), host.shape(), dtype_of<T>(),
+                                             backend_.device(), layout)
+                               .tensor();
+    if (layout == Layout::ChannelsLast) {
+      backend_.copy_from_host(tensor, channels_last_order(host).data());
+    } else {
+      backend_.copy_from_host(tensor, host.data());
+    }
     return tensor;
   }
-  const Tensor& output(const Shape& shape) {
-    return input(HostTensor<float>(shape, std::numeric_limits<float>::quiet_NaN()));
+  const Tensor& output(const Shape& shape, Layout layout = Layout::RowMajor) {
+    return input(HostTensor<float>(shape, std::numeric_limits<float>::quiet_NaN()), layout);
   }
   template <typename T = float>
   HostTensor<T> read(const Tensor& tensor) {
     HostTensor<T> host(tensor.shape());
     backend_.copy_to_host(host.data(), tensor);
-    return host;
+    if (tensor.layout() != Layout::ChannelsLast) return host;
+    return from_channels_last_order(tensor.shape(), host.data());
   }
 
  private:
@@ -122,5 +156,7 @@ std::vector<Row> convolution_rows();  // backend_compare_conv_linear.cpp
 std::vector<Row> linear_rows();       // backend_compare_conv_linear.cpp
 std::vector<Row> batch_norm_rows();   // backend_compare_batchnorm.cpp
 std::vector<Row> half_precision_rows();  // backend_compare_half.cpp: F16 and BF16
+std::vector<Row> nhwc_rows();            // backend_compare_nhwc.cpp: channels-last tensors
+std::vector<Row> nhwc_batch_norm_rows();  // backend_compare_nhwc_batchnorm.cpp: F32 and F16
 
 }  // namespace r50::backend_compare

@@ -4,8 +4,8 @@
 // both backends and compares output by output: ‖cuda − cpu‖₂ within the tolerance's norm, and on
 // odd shapes (sizes that are multiples of no block size) |cuda − cpu| <= atol + rtol·|cpu| element
 // by element as well, showing the first elements that are not. Adding an op or a shape is adding
-// a row; the convolution, fully connected, batch-norm and half-precision rows live in files of
-// their own.
+// a row; the convolution, fully connected, batch-norm, half-precision and channels-last rows live
+// in files of their own.
 //
 // A tolerance is the sum of the two backends' error bounds against the exact result, derived
 // beside each row from the op's summation length and fp32's unit roundoff u = 2^-24. Sums use
@@ -306,7 +306,8 @@ std::vector<Row> rows() {
       {"CopyOnDevice", true, copy_on_device},
       {"Fill", true, fill},
   };
-  for (auto group : {convolution_rows(), linear_rows(), batch_norm_rows(), half_precision_rows()}) {
+  for (auto group : {convolution_rows(), linear_rows(), batch_norm_rows(), half_precision_rows(),
+                     nhwc_rows(), nhwc_batch_norm_rows()}) {
     table.insert(table.end(), group.begin(), group.end());
   }
   for (const ShapeCase& s : kElementwiseShapes) {

@@ -7,8 +7,8 @@ namespace r50 {
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, const Tensor& y) {
   check_add(a, b, y, device());
-  if (a.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(a, F32Staging::Order::Kept)) {
+    F32Staging f32(allocator_, F32Staging::Order::Kept);
     add(f32.input(a), f32.input(b), f32.output(y));
     f32.finish();
     return;

@@ -38,8 +38,8 @@ void CpuBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gamm
                                              const BatchNormParams& params) {
   check_batch_norm_forward_training(x, gamma, beta, running_mean, running_var, y, saved_mean,
                                     saved_invstd, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     batch_norm_forward_training(f32.input(x), gamma, beta, running_mean, running_var, f32.output(y), saved_mean,
                                 saved_invstd, params);
     f32.finish();
@@ -92,8 +92,8 @@ void CpuBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gam
                                               const Tensor& running_var, const Tensor& y,
                                               float eps) {
   check_batch_norm_forward_inference(x, gamma, beta, running_mean, running_var, y, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     batch_norm_forward_inference(f32.input(x), gamma, beta, running_mean, running_var, f32.output(y), eps);
     f32.finish();
     return;
@@ -119,8 +119,8 @@ void CpuBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy,
                                               const Tensor& dgamma, const Tensor& dbeta) {
   check_batch_norm_backward_training(x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta,
                                      device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     batch_norm_backward_training(f32.input(x), f32.input(dy), gamma, saved_mean, saved_invstd, f32.output(dx),
                                  dgamma, dbeta);
     f32.finish();
@@ -177,8 +177,8 @@ void CpuBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& dy
                                                const Tensor& dbeta) {
   check_batch_norm_backward_inference(x, dy, gamma, running_mean, running_var, dx, dgamma, dbeta,
                                       device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     batch_norm_backward_inference(f32.input(x), f32.input(dy), gamma, running_mean, running_var, eps,
                                   f32.output(dx), dgamma, dbeta);
     f32.finish();

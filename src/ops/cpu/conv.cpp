@@ -110,8 +110,8 @@ const float* columns(const ConvGeometry& g, const float* x_n, const Buffer& col,
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                                 const Conv2dParams& params) {
   check_conv2d_forward(x, w, y, params, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     conv2d_forward(f32.input(x), f32.input(w), f32.output(y), params);
     f32.finish();
     return;
@@ -130,8 +130,8 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
 void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
                                       const Conv2dParams& params, bool accumulate) {
   check_conv2d_backward_data(dy, w, dx, params, device());
-  if (dx.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(dx, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     conv2d_backward_data(f32.input(dy), f32.input(w), accumulate ? f32.input_output(dx) : f32.output(dx), params,
                          accumulate);
     f32.finish();
@@ -162,8 +162,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, const T
 void CpuBackend::conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                         const Conv2dParams& params) {
   check_conv2d_backward_filter(x, dy, dw, params, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     conv2d_backward_filter(f32.input(x), f32.input(dy), f32.output(dw), params);
     f32.finish();
     return;

@@ -1,14 +1,52 @@
 #include "ops/cpu/f32_staging.h"
 
+#include <cstdint>
+
 #include "core/half.h"
 
 namespace r50 {
+namespace {
+
+// [N, C, H, W] values between NHWC and NCHW order: element (n, c, hw) of NCHW is element
+// (n, hw, c) of NHWC.
+void transpose(const float* src, float* dst, const Shape& shape, bool to_row_major) {
+  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+  for (std::int64_t n = 0; n < N; ++n) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      for (std::int64_t i = 0; i < HW; ++i) {
+        const std::int64_t nchw = (n * C + c) * HW + i, nhwc = (n * HW + i) * C + c;
+        if (to_row_major) {
+          dst[nchw] = src[nhwc];
+        } else {
+          dst[nhwc] = src[nchw];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool F32Staging::needed(const Tensor& tensor, Order order) {
+  return tensor.defined() &&
+         (tensor.dtype() != DType::F32 || (order == Order::RowMajor && tensor.layout() != Layout::RowMajor));
+}
 
 Tensor F32Staging::stage(const Tensor& tensor, bool read, bool written) {
-  if (!tensor.defined() || tensor.dtype() == DType::F32) return tensor;
-  scratch_.emplace_back(allocator_, tensor.shape(), DType::F32, tensor.device());
+  if (!needed(tensor, order_)) return tensor;
+  const bool transposed = order_ == Order::RowMajor && tensor.layout() != Layout::RowMajor;
+  const Layout layout = transposed ? Layout::RowMajor : tensor.layout();
+  scratch_.emplace_back(allocator_, tensor.shape(), DType::F32, tensor.device(), layout);
   const Tensor staged = scratch_.back().tensor();
-  if (read) floats_from(tensor.data(), tensor.dtype(), tensor.numel(), staged.data_as<float>());
+  if (read) {
+    if (transposed) {
+      std::vector<float> values(static_cast<std::size_t>(tensor.numel()));
+      floats_from(tensor.data(), tensor.dtype(), tensor.numel(), values.data());
+      transpose(values.data(), staged.data_as<float>(), tensor.shape(), true);
+    } else {
+      floats_from(tensor.data(), tensor.dtype(), tensor.numel(), staged.data_as<float>());
+    }
+  }
   if (written) outputs_.emplace_back(staged, tensor);
   return staged;
 }
@@ -21,7 +59,13 @@ Tensor F32Staging::input_output(const Tensor& tensor) { return stage(tensor, tru
 
 void F32Staging::finish() {
   for (const auto& [staged, destination] : outputs_) {
-    floats_into(staged.data_as<float>(), staged.numel(), destination.data(), destination.dtype());
+    if (staged.layout() != destination.layout()) {
+      std::vector<float> values(static_cast<std::size_t>(staged.numel()));
+      transpose(staged.data_as<float>(), values.data(), staged.shape(), false);
+      floats_into(values.data(), staged.numel(), destination.data(), destination.dtype());
+    } else {
+      floats_into(staged.data_as<float>(), staged.numel(), destination.data(), destination.dtype());
+    }
   }
   outputs_.clear();
 }

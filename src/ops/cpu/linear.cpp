@@ -10,8 +10,8 @@ namespace r50 {
 void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& b,
                                 const Tensor& y) {
   check_linear_forward(x, w, b, y, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     linear_forward(f32.input(x), f32.input(w), f32.input(b), f32.output(y));
     f32.finish();
     return;
@@ -29,8 +29,8 @@ void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor& 
 void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
                                  const Tensor& dx, const Tensor& dw, const Tensor& db) {
   check_linear_backward(x, w, dy, dx, dw, db, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     linear_backward(f32.input(x), f32.input(w), f32.input(dy), f32.output(dx), f32.output(dw), f32.output(db));
     f32.finish();
     return;

@@ -12,8 +12,8 @@ void CpuBackend::normalize_images(const Tensor& images, const Tensor& y,
                                   const std::array<float, 3>& mean,
                                   const std::array<float, 3>& std) {
   check_normalize_images(images, y, std, device());
-  if (y.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(y, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     normalize_images(images, f32.output(y), mean, std);
     f32.finish();
     return;

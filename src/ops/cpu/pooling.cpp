@@ -29,8 +29,8 @@ Window window(std::int64_t p, std::int64_t q, std::int64_t H, std::int64_t W,
 
 void CpuBackend::max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool2dParams& params) {
   check_max_pool2d_forward(x, y, params, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     max_pool2d_forward(f32.input(x), f32.output(y), params);
     f32.finish();
     return;
@@ -62,8 +62,8 @@ void CpuBackend::max_pool2d_forward(const Tensor& x, const Tensor& y, const Pool
 void CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
                                      const Tensor& dx, const Pool2dParams& params) {
   check_max_pool2d_backward(x, y, dy, dx, params, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     max_pool2d_backward(f32.input(x), f32.input(y), f32.input(dy), f32.output(dx), params);
     f32.finish();
     return;
@@ -101,8 +101,8 @@ void CpuBackend::max_pool2d_backward(const Tensor& x, const Tensor& y, const Ten
 
 void CpuBackend::global_avg_pool_forward(const Tensor& x, const Tensor& y) {
   check_global_avg_pool_forward(x, y, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     global_avg_pool_forward(f32.input(x), f32.output(y));
     f32.finish();
     return;
@@ -122,8 +122,8 @@ void CpuBackend::global_avg_pool_forward(const Tensor& x, const Tensor& y) {
 
 void CpuBackend::global_avg_pool_backward(const Tensor& dy, const Tensor& dx) {
   check_global_avg_pool_backward(dy, dx, device());
-  if (dx.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(dx, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     global_avg_pool_backward(f32.input(dy), f32.output(dx));
     f32.finish();
     return;

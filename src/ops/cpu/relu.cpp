@@ -7,8 +7,8 @@ namespace r50 {
 
 void CpuBackend::relu_forward(const Tensor& x, const Tensor& y) {
   check_relu_forward(x, y, device());
-  if (x.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(x, F32Staging::Order::Kept)) {
+    F32Staging f32(allocator_, F32Staging::Order::Kept);
     relu_forward(f32.input(x), f32.output(y));
     f32.finish();
     return;
@@ -27,8 +27,8 @@ void CpuBackend::relu_forward(const Tensor& x, const Tensor& y) {
 
 void CpuBackend::relu_backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
   check_relu_backward(y, dy, dx, device());
-  if (y.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(y, F32Staging::Order::Kept)) {
+    F32Staging f32(allocator_, F32Staging::Order::Kept);
     relu_backward(f32.input(y), f32.input(dy), f32.output(dx));
     f32.finish();
     return;

@@ -13,8 +13,8 @@ namespace r50 {
 void CpuBackend::sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                           const SgdParams& params, bool first_step) {
   check_sgd_step(param, grad, momentum_buffer, params, device());
-  if (grad.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(grad, F32Staging::Order::Kept)) {
+    F32Staging f32(allocator_, F32Staging::Order::Kept);
     sgd_step(param, f32.input(grad), momentum_buffer, params, first_step);
     f32.finish();
     return;

@@ -28,8 +28,8 @@ void CpuBackend::softmax_cross_entropy_forward(const Tensor& logits, const Tenso
                                                const Tensor& probs, const Tensor& loss) {
   const char* op = "softmax_cross_entropy_forward";
   check_softmax_cross_entropy_forward(logits, labels, probs, loss, device());
-  if (logits.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(logits, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     softmax_cross_entropy_forward(f32.input(logits), labels, probs, loss);
     f32.finish();
     return;
@@ -56,8 +56,8 @@ void CpuBackend::softmax_cross_entropy_backward(const Tensor& probs, const Tenso
                                                 const Tensor& dlogits, float loss_grad) {
   const char* op = "softmax_cross_entropy_backward";
   check_softmax_cross_entropy_backward(probs, labels, dlogits, device());
-  if (dlogits.dtype() != DType::F32) {
-    F32Staging f32(allocator_);
+  if (F32Staging::needed(dlogits, F32Staging::Order::RowMajor)) {
+    F32Staging f32(allocator_, F32Staging::Order::RowMajor);
     softmax_cross_entropy_backward(probs, labels, f32.output(dlogits), loss_grad);
     f32.finish();
     return;

@@ -1,5 +1,5 @@
 // Batch norm on the GPU: kernels/batchnorm.cu over x [N, C, H·W], the activations and their
-// gradients in x's storage, the per-channel tensors F32.
+// gradients in x's storage and layout, the per-channel tensors F32.
 #include "kernels.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
@@ -28,7 +28,7 @@ Planes planes(const Tensor& x) {
 // user of the block is on the same stream, after this launch.
 Buffer CudaBackend::batch_norm_scratch(const Tensor& x) {
   const Planes p = planes(x);
-  const std::size_t bytes = kernels::batch_norm_scratch_bytes(p.N, p.C, p.HW);
+  const std::size_t bytes = kernels::batch_norm_scratch_bytes(order_of(x), p.N, p.C, p.HW);
   return bytes ? Buffer(*allocator_, bytes) : Buffer();
 }
 
@@ -45,7 +45,7 @@ void CudaBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gam
   R50_CUDA_CHECK(kernels::batch_norm_forward_training(
       x.data(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
       running_var.data_as<float>(), y.data(), saved_mean.data_as<float>(), saved_invstd.data_as<float>(),
-      storage_of(x), p.N, p.C, p.HW, params.momentum, params.eps, scratch.data(), stream_));
+      storage_of(x), order_of(x), p.N, p.C, p.HW, params.momentum, params.eps, scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -60,8 +60,8 @@ void CudaBackend::batch_norm_relu_forward_training(const Tensor& x, const Tensor
   R50_CUDA_CHECK(kernels::batch_norm_relu_forward_training(
       x.data(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
       running_var.data_as<float>(), data_or_null(residual), y.data(), saved_mean.data_as<float>(),
-      saved_invstd.data_as<float>(), storage_of(x), p.N, p.C, p.HW, params.momentum, params.eps, scratch.data(),
-      stream_));
+      saved_invstd.data_as<float>(), storage_of(x), order_of(x), p.N, p.C, p.HW, params.momentum, params.eps,
+      scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gamma,
@@ -72,7 +72,7 @@ void CudaBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& ga
   const Planes p = planes(x);
   R50_CUDA_CHECK(kernels::batch_norm_forward_inference(
       x.data(), gamma.data_as<float>(), beta.data_as<float>(), running_mean.data_as<float>(),
-      running_var.data_as<float>(), y.data(), storage_of(x), p.N, p.C, p.HW, eps, stream_));
+      running_var.data_as<float>(), y.data(), storage_of(x), order_of(x), p.N, p.C, p.HW, eps, stream_));
 }
 
 void CudaBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy,
@@ -85,8 +85,8 @@ void CudaBackend::batch_norm_backward_training(const Tensor& x, const Tensor& dy
   const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_backward_training(
       x.data(), dy.data(), gamma.data_as<float>(), saved_mean.data_as<float>(), saved_invstd.data_as<float>(),
-      dx.data(), dgamma.data_as<float>(), dbeta.data_as<float>(), storage_of(x), p.N, p.C, p.HW, scratch.data(),
-      stream_));
+      dx.data(), dgamma.data_as<float>(), dbeta.data_as<float>(), storage_of(x), order_of(x), p.N, p.C, p.HW,
+      scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_relu_backward_training(const Tensor& x, const Tensor& y, const Tensor& dy,
@@ -101,7 +101,7 @@ void CudaBackend::batch_norm_relu_backward_training(const Tensor& x, const Tenso
   R50_CUDA_CHECK(kernels::batch_norm_relu_backward_training(
       x.data(), y.data(), dy.data(), gamma.data_as<float>(), beta.data_as<float>(), saved_mean.data_as<float>(),
       saved_invstd.data_as<float>(), dx.data(), data_or_null(dresidual), dgamma.data_as<float>(),
-      dbeta.data_as<float>(), storage_of(x), p.N, p.C, p.HW, scratch.data(), stream_));
+      dbeta.data_as<float>(), storage_of(x), order_of(x), p.N, p.C, p.HW, scratch.data(), stream_));
 }
 
 void CudaBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& dy,
@@ -115,8 +115,8 @@ void CudaBackend::batch_norm_backward_inference(const Tensor& x, const Tensor& d
   const Buffer scratch = batch_norm_scratch(x);
   R50_CUDA_CHECK(kernels::batch_norm_backward_inference(
       x.data(), dy.data(), gamma.data_as<float>(), running_mean.data_as<float>(), running_var.data_as<float>(),
-      eps, dx.data(), dgamma.data_as<float>(), dbeta.data_as<float>(), storage_of(x), p.N, p.C, p.HW,
-      scratch.data(), stream_));
+      eps, dx.data(), dgamma.data_as<float>(), dbeta.data_as<float>(), storage_of(x), order_of(x), p.N, p.C,
+      p.HW, scratch.data(), stream_));
 }
 
 }  // namespace r50

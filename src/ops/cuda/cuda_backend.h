@@ -18,6 +18,10 @@ namespace r50 {
 
 // How the kernels see a floating tensor's elements (kernels::Storage); throws for other dtypes.
 kernels::Storage storage_of(const Tensor& tensor);
+// How the kernels see a 4-D tensor's memory order (kernels::Order).
+inline kernels::Order order_of(const Tensor& tensor) {
+  return tensor.layout() == Layout::ChannelsLast ? kernels::Order::Nhwc : kernels::Order::Nchw;
+}
 
 // The Backend on one GPU. Every op checks its arguments on the host (op_checks.h), then enqueues
 // on the backend's own stream and returns; only copy_to_host and synchronize wait. Convolutions

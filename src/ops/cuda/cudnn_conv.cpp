@@ -15,6 +15,14 @@
 // tensor cores by name says what is meant, and treats half data as tf32 is treated: every
 // candidate is usable but one that would convert the data to another type on the way
 // (CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION), and the chosen one's math type goes on its descriptor.
+//
+// Layouts: row-major tensors get NCHW descriptors; channels-last ones NHWC tensor descriptors and
+// an NHWC filter descriptor (KRSC), the layout that tensor cores read without a transposition.
+// The layout is part of a plan's key. cuDNN marks the candidates that do not take the layout as
+// unsupported, which usable() passes over. Its NHWC tensor-core kernels want channel counts that
+// are multiples of 8 (F16, BF16) or 4 (TF32); where C or K is not one, as the stem's C = 3, its
+// heuristics offer CUDA-core algorithms (implicit GEMMs) for the same descriptors, which usable()
+// accepts under tensor-op math as well: such a convolution runs, only slower. Nothing is padded.
 #include "ops/cuda/cudnn_conv.h"
 
 #include <cuda_runtime_api.h>
@@ -48,24 +56,26 @@ int as_int(std::int64_t value) {
   return static_cast<int>(value);
 }
 
-// The four descriptors of one convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q].
+// The four descriptors of one convolution: x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q], in
+// `format`: CUDNN_TENSOR_NCHW, or CUDNN_TENSOR_NHWC for all three (w then KRSC).
 struct Descriptors {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
 
   Descriptors(const Shape& xs, const Shape& ws, const Shape& ys, const Conv2dParams& params,
-              cudnnDataType_t data, cudnnMathType_t math) {
+              cudnnTensorFormat_t format, cudnnDataType_t data, cudnnMathType_t math) {
     R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     R50_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     R50_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
     R50_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
-    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, data, as_int(xs[0]), as_int(xs[1]),
-                                               as_int(xs[2]), as_int(xs[3])));
-    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, data, as_int(ys[0]), as_int(ys[1]),
-                                               as_int(ys[2]), as_int(ys[3])));
-    R50_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, data, CUDNN_TENSOR_NCHW, as_int(ws[0]), as_int(ws[1]),
-                                               as_int(ws[2]), as_int(ws[3])));
+    // Dimensions go in N, C, H, W (K, C, R, S) order whatever the format, which sets the strides.
+    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, format, data, as_int(xs[0]), as_int(xs[1]), as_int(xs[2]),
+                                               as_int(xs[3])));
+    R50_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, format, data, as_int(ys[0]), as_int(ys[1]), as_int(ys[2]),
+                                               as_int(ys[3])));
+    R50_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, data, format, as_int(ws[0]), as_int(ws[1]), as_int(ws[2]),
+                                               as_int(ws[3])));
     // fp32 sums whatever the data (the file's opening comment).
     R50_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, params.padding, params.padding,
                                                     params.stride, params.stride, 1, 1,
@@ -234,9 +244,15 @@ bool usable(const Perf& perf, const Arithmetic& arithmetic) {
   return arithmetic.tensor_cores || perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH;
 }
 
+cudnnTensorFormat_t format_of(Layout layout) {
+  return layout == Layout::ChannelsLast ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+}
+
 struct Plan {
-  Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params, const Arithmetic& arithmetic_)
-      : descriptors(x, w, y, params, arithmetic_.data, arithmetic_.math), arithmetic(arithmetic_) {}
+  Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params, Layout layout,
+       const Arithmetic& arithmetic_)
+      : descriptors(x, w, y, params, format_of(layout), arithmetic_.data, arithmetic_.math),
+        arithmetic(arithmetic_) {}
   Descriptors descriptors;
   Arithmetic arithmetic;
   int algorithm = 0;  // the direction's cudnnConvolution*Algo_t
@@ -244,10 +260,10 @@ struct Plan {
   ConvAlgorithmChoice choice;
 };
 
-// Direction, dtype, x's and w's four dimensions, stride, padding. Fixed-size, so that the lookup
-// every convolution makes allocates nothing.
+// Direction, dtype, layout, x's and w's four dimensions, stride, padding. Fixed-size, so that the
+// lookup every convolution makes allocates nothing.
 using Dims4 = std::array<std::int64_t, 4>;
-using PlanKey = std::tuple<int, DType, Dims4, Dims4, int, int>;
+using PlanKey = std::tuple<int, DType, Layout, Dims4, Dims4, int, int>;
 
 Dims4 dims4(const Shape& shape) { return {shape[0], shape[1], shape[2], shape[3]}; }
 
@@ -278,19 +294,21 @@ struct CudnnConvolutions::Impl {
   // their peak; per call, only the one the running convolution needs does.
   Buffer workspace_of(std::size_t bytes) { return Buffer(allocator, bytes); }
 
-  // The plan for the shape and dtype, chosen on first use. Timing candidates (benchmark) writes the
-  // output: where it holds a sum to add to (`keep_output`), they write into a scratch copy instead.
+  // The plan for the shape, dtype and layout, chosen on first use. Timing candidates (benchmark)
+  // writes the output: where it holds a sum to add to (`keep_output`), they write into a scratch
+  // copy instead, as many elements as the output, which the plan's descriptors read in its layout.
   template <ConvDirection D>
-  const Plan& plan(const Shape& x, const Shape& w, const Shape& y, DType dtype, const Conv2dParams& params,
-                   const Operands& operands, bool keep_output) {
-    const PlanKey key{static_cast<int>(D), dtype, dims4(x), dims4(w), params.stride, params.padding};
+  const Plan& plan(const Shape& x, const Shape& w, const Shape& y, DType dtype, Layout layout,
+                   const Conv2dParams& params, const Operands& operands, bool keep_output) {
+    const PlanKey key{static_cast<int>(D), dtype, layout, dims4(x), dims4(w), params.stride, params.padding};
     auto found = plans.find(key);
     if (found != plans.end()) return *found->second;
-    auto made = std::make_unique<Plan>(x, w, y, params, arithmetic_of(dtype, tf32));
+    auto made = std::make_unique<Plan>(x, w, y, params, layout, arithmetic_of(dtype, tf32));
     made->choice.direction = D;
     made->choice.x = x;
     made->choice.w = w;
     made->choice.dtype = dtype;
+    made->choice.layout = layout;
     made->choice.params = params;
     if (benchmark && keep_output) {
       const auto [member, count] = output_of<D>(x, w, y);
@@ -346,8 +364,9 @@ struct CudnnConvolutions::Impl {
       plan.choice.search_ms = benchmark ? perf[i].time : 0.0f;
       return;
     }
-    R50_THROW("cuDNN offers no ", arithmetic.name, " algorithm for conv2d ", conv_direction_name(D), " with x ",
-              plan.choice.x.str(), " and w ", plan.choice.w.str(), " (", got, " candidates)");
+    R50_THROW("cuDNN offers no ", arithmetic.name, " algorithm for conv2d ", conv_direction_name(D), " with ",
+              layout_name(plan.choice.layout), " x ", plan.choice.x.str(), " and w ", plan.choice.w.str(),
+              " (", got, " candidates)");
   }
 
   // The operand direction D writes, and its element count.
@@ -371,15 +390,15 @@ struct CudnnConvolutions::Impl {
 
   // output = conv + beta·output, beta 0 or 1.
   template <ConvDirection D>
-  void run(const Shape& x, const Shape& w, const Shape& y, DType dtype, const Conv2dParams& params,
-           const Operands& operands, float beta) {
+  void run(const Shape& x, const Shape& w, const Shape& y, DType dtype, Layout layout,
+           const Conv2dParams& params, const Operands& operands, float beta) {
     using Api = ConvApi<D>;
     if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {
       // A sum of nothing, which cuDNN refuses to compute: adds nothing, or overwrites with zeros.
       if (beta == 0.0f) zero_output<D>(x, w, y, dtype, operands);
       return;
     }
-    const Plan& chosen = plan<D>(x, w, y, dtype, params, operands, beta != 0.0f);
+    const Plan& chosen = plan<D>(x, w, y, dtype, layout, params, operands, beta != 0.0f);
     const Buffer scratch = workspace_of(chosen.workspace_bytes);
     R50_CUDNN_CHECK(Api::run(handle, chosen.descriptors, operands,
                              static_cast<typename Api::Algo>(chosen.algorithm), scratch.data(),
@@ -403,20 +422,21 @@ CudnnConvolutions::~CudnnConvolutions() = default;
 
 void CudnnConvolutions::forward(const Tensor& x, const Tensor& w, const Tensor& y,
                                 const Conv2dParams& params) {
-  impl_->run<ConvDirection::Forward>(x.shape(), w.shape(), y.shape(), x.dtype(), params,
+  impl_->run<ConvDirection::Forward>(x.shape(), w.shape(), y.shape(), x.dtype(), x.layout(), params,
                                      {x.data(), w.data(), y.data()}, 0.0f);
 }
 
 void CudnnConvolutions::backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx,
                                       const Conv2dParams& params, bool accumulate) {
-  impl_->run<ConvDirection::BackwardData>(dx.shape(), w.shape(), dy.shape(), dx.dtype(), params,
-                                          {dx.data(), w.data(), dy.data()}, accumulate ? 1.0f : 0.0f);
+  impl_->run<ConvDirection::BackwardData>(dx.shape(), w.shape(), dy.shape(), dx.dtype(), dx.layout(),
+                                          params, {dx.data(), w.data(), dy.data()},
+                                          accumulate ? 1.0f : 0.0f);
 }
 
 void CudnnConvolutions::backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                         const Conv2dParams& params) {
-  impl_->run<ConvDirection::BackwardFilter>(x.shape(), dw.shape(), dy.shape(), x.dtype(), params,
-                                            {x.data(), dw.data(), dy.data()}, 0.0f);
+  impl_->run<ConvDirection::BackwardFilter>(x.shape(), dw.shape(), dy.shape(), x.dtype(), x.layout(),
+                                            params, {x.data(), dw.data(), dy.data()}, 0.0f);
 }
 
 std::vector<ConvAlgorithmChoice> CudnnConvolutions::choices() const {

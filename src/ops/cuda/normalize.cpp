@@ -1,4 +1,4 @@
-// The input normalisation on the GPU: kernels/normalize.cu.
+// The input normalisation on the GPU: kernels/normalize.cu, into NCHW or NHWC.
 #include "kernels.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
@@ -13,9 +13,9 @@ void CudaBackend::normalize_images(const Tensor& images, const Tensor& y,
   R50_CHECK(images.dim(0) <= INT32_MAX && images.dim(1) <= INT32_MAX && images.dim(2) <= INT32_MAX,
             "normalize_images: images ", images.shape().str(), " are beyond the kernel's sizes");
   R50_CUDA_CHECK(kernels::normalize_images(
-      images.data_as<std::uint8_t>(), y.data(), storage_of(y), static_cast<int>(images.dim(0)),
-      static_cast<int>(images.dim(1)), static_cast<int>(images.dim(2)), mean.data(), std.data(),
-      stream_));
+      images.data_as<std::uint8_t>(), y.data(), storage_of(y), order_of(y),
+      static_cast<int>(images.dim(0)), static_cast<int>(images.dim(1)),
+      static_cast<int>(images.dim(2)), mean.data(), std.data(), stream_));
 }
 
 }  // namespace r50
