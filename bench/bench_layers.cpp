@@ -38,6 +38,7 @@ struct Options {
   int peak_copy_mib = 0;
   int summary_rows = 10;
   bool unfused = false;
+  bool channels_last = false;
 };
 
 // On the CPU backend a benchmark runs for at least this long, unless --benchmark_min_time says
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--unfused", options.unfused,
                "time batch norm, the residual add and ReLU as separate ops instead of the fused ones the model runs");
+  app.add_flag("--channels-last", options.channels_last,
+               "activations and convolution weights channels-last (NHWC), as bench_resnet50 --channels-last");
   try {
     app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
@@ -122,7 +125,11 @@ int main(int argc, char** argv) {
     const r50::DType dtype = r50::compute_dtype(backend_options.precision);
     std::vector<r50::LayerShape> layers =
         r50::training_step_layers(options.batch_size, options.image_size, 1000, !options.unfused);
-    for (r50::LayerShape& layer : layers) layer.dtype = dtype;
+    for (r50::LayerShape& layer : layers) {
+      layer.dtype = dtype;
+      layer.layout = options.channels_last ? r50::Layout::ChannelsLast : r50::Layout::RowMajor;
+    }
+    const std::string layout_suffix = options.channels_last ? "/channels_last" : "";
     int convolutions = 0;
     for (const r50::LayerShape& layer : layers) convolutions += layer.op == r50::LayerOp::ConvForward;
     std::cerr << "device: " << backend->device_info().name << " (" << backend->name() << " backend, " << precision
@@ -153,7 +160,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < layers.size(); ++i) {
       results[i].name = r50::layer_op_name(layers[i].op) + "/" + r50::layer_shape_label(layers[i]);
       results[i].layer = layers[i];
-      const std::string name = results[i].name + "/bs:" + std::to_string(options.batch_size) + "/" + precision;
+      const std::string name =
+          results[i].name + "/bs:" + std::to_string(options.batch_size) + "/" + precision + layout_suffix;
       device_timed(benchmark::RegisterBenchmark(name.c_str(), r50::layer_benchmark, backend.get(), &layers[i], &peaks,
                                                 &results[i]));
     }
@@ -162,6 +170,7 @@ int main(int argc, char** argv) {
                  options.image_size, "synthetic"},
                 peaks, sizes, convolutions);
     benchmark::AddCustomContext("fused_batch_norm_relu", options.unfused ? "false" : "true");
+    benchmark::AddCustomContext("channels_last", options.channels_last ? "true" : "false");
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     const std::string summary = r50::roofline_summary(results, static_cast<std::size_t>(options.summary_rows));

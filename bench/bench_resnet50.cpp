@@ -158,6 +158,9 @@ int main(int argc, char** argv) {
   app.add_flag("--unfused", options.unfused,
                "run batch norm, the residual sum and ReLU as separate kernels instead of fused ones: the "
                "baseline the fused kernels are measured against");
+  app.add_flag("--channels-last", options.channels_last,
+               "keep activations and convolution weights channels-last (NHWC), the order tensor cores read "
+               "without a transposition, as PyTorch's memory_format=torch.channels_last");
   try {
     app.parse(static_cast<int>(line.ours.size()), line.ours.data());
   } catch (const CLI::ParseError& error) {
@@ -265,6 +268,7 @@ int main(int argc, char** argv) {
     if (options.eval) std::cerr << ", then top-1 on the test split";
     if (options.cuda_graph) std::cerr << ", each measured step one CUDA graph replay";
     if (options.unfused) std::cerr << ", batch norm, residual sum and ReLU as separate kernels";
+    if (options.channels_last) std::cerr << ", channels-last";
     std::cerr << "\n";
 
     Measurement measurement;
@@ -296,6 +300,7 @@ int main(int argc, char** argv) {
                          {R50_GIT_COMMIT, R50_BUILD_TYPE});
     benchmark::AddCustomContext("cuda_graph", options.cuda_graph ? "true" : "false");
     benchmark::AddCustomContext("fused_batch_norm_relu", options.unfused ? "false" : "true");
+    benchmark::AddCustomContext("channels_last", options.channels_last ? "true" : "false");
     r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
     {
       // Ctrl-C, or a cancelled CI job, ends the measurement between two steps; the results so far

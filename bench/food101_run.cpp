@@ -53,7 +53,7 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
   Backend& backend = model.backend();
   Loader loader(index, loader_options_for(options, true), host_memory);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
-  InputPipeline input(backend, loader, model.compute_dtype());
+  InputPipeline input(backend, loader, model.compute_dtype(), model.layout());
   std::optional<GraphTrainStep> graph;
   if (options.cuda_graph) graph.emplace(step);
   const auto train_on = [&](const InputBatch& batch, StepTimer* timer) {
@@ -130,7 +130,7 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
 void evaluate(ResNet50& model, const Food101Index& test_index, const Food101RunOptions& options,
               Allocator& host_memory, std::ostream& progress, Food101Result& result) {
   Loader loader(test_index, loader_options_for(options, false), host_memory);
-  InputPipeline input(model.backend(), loader, model.compute_dtype());
+  InputPipeline input(model.backend(), loader, model.compute_dtype(), model.layout());
   input.start_epoch(0);
   const std::int64_t total_batches = loader.batches_per_epoch();
   ProgressDisplay display(progress, options.progress_bar);
@@ -166,7 +166,7 @@ Food101Result run_food101(Backend& backend, const Food101RunOptions& options, st
             " training images make no full batch of ", options.batch_size);
 
   const std::unique_ptr<Allocator> host_memory = host_memory_for(backend);
-  ResNet50 model(backend, result.classes, options.compute_dtype);
+  ResNet50 model(backend, result.classes, options.compute_dtype, options.layout);
   model.initialize(options.seed);
   model.set_fused_batch_norm_relu(!options.unfused);
   train(model, index, options, *host_memory, progress, result);

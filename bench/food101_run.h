@@ -29,6 +29,7 @@ struct Food101RunOptions {
   bool cuda_graph = false;    // train through a GraphTrainStep: captured once, then replayed
   bool unfused = false;       // batch norm, the residual sum and ReLU as separate ops (ResNet50)
   DType compute_dtype = DType::F32;  // F16 or BF16: mixed precision (ResNet50)
+  Layout layout = Layout::RowMajor;  // ChannelsLast: NHWC activations (ResNet50)
 };
 
 struct Food101Result {

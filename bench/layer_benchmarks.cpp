@@ -53,7 +53,8 @@ const std::vector<unsigned char>& stored_pattern(DType dtype) {
 
 void fill_with_pattern(Backend& backend, const Tensor& tensor) {
   const std::vector<unsigned char>& pattern = stored_pattern(tensor.dtype());
-  const Tensor flat = tensor.reshape({tensor.numel()});
+  // The pattern fills memory in order, whatever the layout: a flat view of the same bytes.
+  const Tensor flat(tensor.data(), {tensor.numel()}, tensor.dtype(), tensor.device());
   const auto period = static_cast<std::int64_t>(value_pattern().size());
   for (std::int64_t begin = 0; begin < flat.numel(); begin += period) {
     backend.copy_from_host(flat.slice(begin, std::min(begin + period, flat.numel())), pattern.data());
@@ -190,7 +191,8 @@ class LayerCall {
   const Tensor& operand(std::size_t i) const { return operands_.at(i).tensor(); }
 
   OwnedTensor& make(const Shape& shape, DType dtype) {
-    operands_.emplace_back(backend_.allocator(), shape, dtype, backend_.device());
+    operands_.emplace_back(backend_.allocator(), shape, dtype, backend_.device(),
+                           shape.rank() == 4 ? layer_.layout : Layout::RowMajor);
     return operands_.back();
   }
   void data(std::initializer_list<Shape> shapes) {

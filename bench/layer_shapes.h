@@ -45,6 +45,8 @@ struct LayerShape {
   // The op's tensors' dtype, F32, F16 or BF16; batch norm's per-channel tensors (gamma, beta, the
   // statistics and their gradients) are F32 whatever it is.
   DType dtype = DType::F32;
+  // The 4-D tensors' layout (activations and convolution weights), as the model's.
+  Layout layout = Layout::RowMajor;
 };
 
 // Every distinct layer op one training step of ResNet-50 makes on a batch of `batch` images of

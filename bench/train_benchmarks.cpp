@@ -24,6 +24,10 @@ namespace {
 
 constexpr double kFood101TrainImages = 75'750;
 
+Layout model_layout(const BenchOptions& options) {
+  return options.channels_last ? Layout::ChannelsLast : Layout::RowMajor;
+}
+
 // The GPU's clocks and power now; nothing on another backend.
 GpuClocks clocks_now(const Backend& backend) {
   const auto* cuda = dynamic_cast<const CudaBackend*>(&backend);
@@ -74,13 +78,13 @@ void run_train_steps(benchmark::State& state, Backend& backend, const BenchOptio
   backend.allocator().reset_peak();
   const std::uint64_t raw_before = backend.allocator().stats().raw_allocation_count;
   const int batch = options.batch_size;
-  ResNet50 model(backend, options.classes, compute_dtype(parse_precision(options.precision)));
+  ResNet50 model(backend, options.classes, compute_dtype(parse_precision(options.precision)), model_layout(options));
   model.initialize(options.seed);
   model.set_fused_batch_norm_relu(!options.unfused);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
 
   const SyntheticBatch synthetic =
-      make_synthetic_batch(backend, batch, options.image_size, options.classes, options.seed);
+      make_synthetic_batch(backend, batch, options.image_size, options.classes, options.seed, model.layout());
   const Tensor &images = synthetic.images, &labels = synthetic.labels;
   std::optional<GraphTrainStep> graph;
   if (options.cuda_graph) graph.emplace(step);
@@ -163,6 +167,7 @@ void run_epochs(benchmark::State& state, Backend& backend, const BenchOptions& o
   run.cuda_graph = options.cuda_graph;
   run.unfused = options.unfused;
   run.compute_dtype = compute_dtype(parse_precision(options.precision));
+  run.layout = model_layout(options);
   run.progress_bar = isatty(fileno(stderr));
   Food101Result result;
   for (auto _ : state) {
@@ -229,26 +234,29 @@ void guarded(benchmark::State& state, Measurement& measurement, Body&& body) {
 
 }  // namespace
 
-SyntheticBatch make_synthetic_batch(Backend& backend, int batch, int size, int classes, std::uint64_t seed) {
+SyntheticBatch make_synthetic_batch(Backend& backend, int batch, int size, int classes, std::uint64_t seed,
+                                    Layout layout) {
   Rng rng(seed);
   std::vector<float> host_images(static_cast<std::size_t>(batch) * 3 * size * size);
   for (float& value : host_images) value = static_cast<float>(rng.normal());
   std::vector<std::int32_t> host_labels(static_cast<std::size_t>(batch));
   for (std::int32_t& label : host_labels) label = static_cast<std::int32_t>(rng.below(classes));
-  SyntheticBatch synthetic{OwnedTensor(backend.allocator(), {batch, 3, size, size}, DType::F32, backend.device()),
-                           OwnedTensor(backend.allocator(), {batch}, DType::I32, backend.device())};
-  backend.copy_from_host(synthetic.images, host_images.data());
+  SyntheticBatch synthetic{
+      OwnedTensor(backend.allocator(), {batch, 3, size, size}, DType::F32, backend.device(), layout),
+      OwnedTensor(backend.allocator(), {batch}, DType::I32, backend.device())};
+  copy_from_host_nchw(backend, synthetic.images, host_images.data());
   backend.copy_from_host(synthetic.labels, host_labels.data());
   return synthetic;
 }
 
 LayerProfile profile_layers_synthetic(Backend& backend, const BenchOptions& options, int steps) {
-  ResNet50 model(backend, options.classes, compute_dtype(parse_precision(options.precision)));
+  ResNet50 model(backend, options.classes, compute_dtype(parse_precision(options.precision)), model_layout(options));
   model.initialize(options.seed);
   model.set_fused_batch_norm_relu(!options.unfused);
   TrainStep step(model, SgdParams{options.lr, 0.9f, 1e-4f, 0.0f, false});
   const SyntheticBatch synthetic =
-      make_synthetic_batch(backend, options.batch_size, options.image_size, options.classes, options.seed);
+      make_synthetic_batch(backend, options.batch_size, options.image_size, options.classes, options.seed,
+                           model.layout());
   return profile_layers(step, synthetic.images, synthetic.labels, steps);
 }
 

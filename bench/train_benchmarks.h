@@ -43,6 +43,7 @@ struct BenchOptions {
   std::string precision = "fp32";
   bool cuda_graph = false;  // each training step after the warm-up one replay of a CUDA graph
   bool unfused = false;     // batch norm, the residual sum and ReLU as separate ops: the fused kernels' baseline
+  bool channels_last = false;  // activations and convolution weights NHWC (ResNet50's layout)
 };
 
 // Why a measurement ended before its end, if it did. Each has its exit status (README, "Exit
@@ -67,10 +68,11 @@ struct Measurement {
 // A batch of random normalised images and random labels, made on the host from `seed` and copied
 // to the backend's device, where it stays: compute alone, with no input path.
 struct SyntheticBatch {
-  OwnedTensor images;  // F32 [batch, 3, size, size]
+  OwnedTensor images;  // F32 [batch, 3, size, size], in the layout asked for
   OwnedTensor labels;  // I32 [batch], below `classes`
 };
-SyntheticBatch make_synthetic_batch(Backend& backend, int batch, int size, int classes, std::uint64_t seed);
+SyntheticBatch make_synthetic_batch(Backend& backend, int batch, int size, int classes, std::uint64_t seed,
+                                    Layout layout = Layout::RowMajor);
 
 // --profile-layers: `steps` training steps on a synthetic batch with every layer timed on the
 // device (train/layer_profile.h), after the measurement and apart from it.

@@ -30,9 +30,10 @@ CONTEXT = [("device", lambda run: run.get("device")),
            ("image_size", lambda run: run.get("image_size")),
            ("dataset", lambda run: run.get("dataset"))]
 # How the step ran, which newer results record: (key, what a run that does not record it ran). A run
-# from before --cuda-graph ran without a graph; one from before the fused kernels has no fusion to
-# choose, and comparing it with a fused run measures the code, so it is not refused (None).
-EXECUTION = [("cuda_graph", "false"), ("fused_batch_norm_relu", None)]
+# from before --cuda-graph ran without a graph, and one from before --channels-last row-major; one
+# from before the fused kernels has no fusion to choose, and comparing it with a fused run measures
+# the code, so it is not refused (None).
+EXECUTION = [("cuda_graph", "false"), ("fused_batch_norm_relu", None), ("channels_last", "false")]
 
 
 def execution(run, key, default):
@@ -139,7 +140,8 @@ def main():
                         help="threshold for every figure, or for one (e.g. peak_reserved_bytes=1); repeatable")
     parser.add_argument("--ignore-context", action="store_true",
                         help="compare runs whose device, batch, precision, image size or dataset differ or "
-                             "are not recorded, or that ran with and without --cuda-graph or --unfused")
+                             "are not recorded, or that ran with and without --cuda-graph, --unfused or "
+                             "--channels-last")
     args = parser.parse_args()
     if args.default_threshold_percent < 0:
         parser.error("--default-threshold-percent cannot be negative")

@@ -7,7 +7,7 @@
 #     compute-sanitizer memcheck over the kernel tests.
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
 #     (batch 64, 224x224: fp32 with --profile-layers; tf32, tf32 --unfused and tf32 --cuda-graph;
-#     bf16 and fp16) on synthetic data, with no arguments, and end to end over a Food-101-layout
+#     bf16 and fp16; tf32 and bf16 --channels-last) on synthetic data, with no arguments, and end to end over a Food-101-layout
 #     fixture (fp32 and tf32), bench_layers' memory-bound ops (tf32), and the PyTorch peer on the
 #     same GPU at each precision (tf32 also channels_last; bf16 and fp16 AMP channels_last), with
 #     the ratios.
@@ -156,6 +156,16 @@ bench_fp16() {
     --steps 20 --out "$out/bench_resnet50_fp16.json"
 }
 
+# Channels-last activations, the layout PyTorch's fastest peer runs.
+bench_tf32_channels_last() {
+  "$build/bench/bench_resnet50" --device cuda --precision tf32 --channels-last --batch-size 64 --image-size 224 \
+    --warmup 5 --steps 20 --out "$out/bench_resnet50_tf32_channels_last.json"
+}
+bench_bf16_channels_last() {
+  "$build/bench/bench_resnet50" --device cuda --precision bf16 --channels-last --batch-size 64 --image-size 224 \
+    --warmup 5 --steps 20 --out "$out/bench_resnet50_bf16_channels_last.json"
+}
+
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
@@ -213,8 +223,11 @@ for program, precision, ours, peers in [
         ("bench_resnet50", "tf32", load("bench_resnet50_tf32.json"), tf32_peers),
         ("bench_resnet50 --unfused", "tf32", load("bench_resnet50_tf32_unfused.json"), tf32_peers),
         ("bench_resnet50 --cuda-graph", "tf32", load("bench_resnet50_tf32_graph.json"), tf32_peers),
+        ("bench_resnet50 --channels-last", "tf32", load("bench_resnet50_tf32_channels_last.json"), tf32_peers),
         ("bench_resnet50, Food-101 end to end", "tf32", load("bench_food101_tf32.json"), tf32_peers),
         ("bench_resnet50", "bf16", load("bench_resnet50_bf16.json"), ["peer_pytorch_bf16_channels_last.json"]),
+        ("bench_resnet50 --channels-last", "bf16", load("bench_resnet50_bf16_channels_last.json"),
+         ["peer_pytorch_bf16_channels_last.json"]),
         ("bench_resnet50", "fp16", load("bench_resnet50_fp16.json"), ["peer_pytorch_fp16_channels_last.json"])]:
     # Where the plain run of ours failed, PyTorch's figure stands alone, the one to beat.
     if ours is None and program != "bench_resnet50":
@@ -233,7 +246,7 @@ EOF
 
 export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_tf32 \
-  bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer \
+  bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_tf32_channels_last bench_bf16_channels_last bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer \
   ratios
 phase machine 60 machine
 if ((!prebuilt)); then
@@ -251,6 +264,8 @@ if ((perf)); then
   phase bench_tf32_graph 180 bench_tf32_graph
   phase bench_bf16 180 bench_bf16
   phase bench_fp16 180 bench_fp16
+  phase bench_tf32_channels_last 180 bench_tf32_channels_last
+  phase bench_bf16_channels_last 180 bench_bf16_channels_last
   phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
   phase bench_food101_tf32 180 bench_food101_tf32

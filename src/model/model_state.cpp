@@ -2,7 +2,8 @@
 
 namespace r50 {
 
-ModelState::ModelState(Backend& backend, DType compute_dtype) : backend_(backend), compute_dtype_(compute_dtype) {
+ModelState::ModelState(Backend& backend, DType compute_dtype, Layout layout)
+    : backend_(backend), compute_dtype_(compute_dtype), layout_(layout) {
   R50_CHECK(compute_dtype == DType::F32 || compute_dtype == DType::F16 || compute_dtype == DType::BF16,
             "a model computes in F32, F16 or BF16, not ", dtype_name(compute_dtype));
 }
@@ -12,10 +13,11 @@ Parameter& ModelState::add_parameter(const std::string& name, const Shape& shape
   const Device device = backend_.device();
   const bool copy = computed_in_half && compute_dtype_ != DType::F32;
   const DType grad_dtype = copy ? compute_dtype_ : DType::F32;
-  parameters_.push_back(Parameter{name, OwnedTensor(allocator, shape, DType::F32, device),
-                                  OwnedTensor(allocator, shape, grad_dtype, device),
-                                  OwnedTensor(allocator, shape, DType::F32, device), false,
-                                  copy ? OwnedTensor(allocator, shape, compute_dtype_, device) : OwnedTensor(),
+  const Layout layout = shape.rank() == 4 ? layout_ : Layout::RowMajor;
+  parameters_.push_back(Parameter{name, OwnedTensor(allocator, shape, DType::F32, device, layout),
+                                  OwnedTensor(allocator, shape, grad_dtype, device, layout),
+                                  OwnedTensor(allocator, shape, DType::F32, device, layout), false,
+                                  copy ? OwnedTensor(allocator, shape, compute_dtype_, device, layout) : OwnedTensor(),
                                   copy});
   Parameter& parameter = parameters_.back();
   entries_.push_back({name, StateEntry::Kind::Parameter, parameter.value, &parameter, nullptr});
@@ -32,6 +34,11 @@ std::int64_t& ModelState::add_batch_counter(const std::string& name) {
   counters_.push_back(0);
   entries_.push_back({name, StateEntry::Kind::BatchCounter, Tensor(), nullptr, &counters_.back()});
   return counters_.back();
+}
+
+OwnedTensor ModelState::make_activation(const Shape& shape) const {
+  return OwnedTensor(backend_.allocator(), shape, compute_dtype_, backend_.device(),
+                     shape.rank() == 4 ? layout_ : Layout::RowMajor);
 }
 
 void ModelState::refresh_compute_copies() {

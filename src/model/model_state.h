@@ -45,18 +45,25 @@ struct StateEntry {
 class ModelState {
  public:
   // `compute_dtype`: the activations' dtype, F32, or F16 or BF16 for mixed precision.
-  explicit ModelState(Backend& backend, DType compute_dtype = DType::F32);
+  // `layout`: the 4-D tensors' (activations and convolution weights), row-major (NCHW) or
+  // channels-last (NHWC, what tensor cores read without a transposition).
+  explicit ModelState(Backend& backend, DType compute_dtype = DType::F32, Layout layout = Layout::RowMajor);
   ModelState(const ModelState&) = delete;
   ModelState& operator=(const ModelState&) = delete;
 
   // `computed_in_half`: a parameter that a convolution or the classifier reads, which gets a
-  // compute copy under mixed precision; batch norm's stay F32.
+  // compute copy under mixed precision; batch norm's stay F32. A 4-D parameter takes the model's
+  // layout.
   Parameter& add_parameter(const std::string& name, const Shape& shape, bool computed_in_half = false);
   const Tensor& add_running_statistic(const std::string& name, const Shape& shape);
   std::int64_t& add_batch_counter(const std::string& name);
 
   Backend& backend() const { return backend_; }
   DType compute_dtype() const { return compute_dtype_; }
+  Layout layout() const { return layout_; }
+  // An activation of `shape` in the compute dtype (and, 4-D, the model's layout) from the
+  // backend's allocator.
+  OwnedTensor make_activation(const Shape& shape) const;
   // Rounds every parameter's value into its compute copy: after the values were written other
   // than by an SGD step that did it (initialisation, loading).
   void refresh_compute_copies();
@@ -74,6 +81,7 @@ class ModelState {
  private:
   Backend& backend_;
   DType compute_dtype_;
+  Layout layout_;
   LayerObserver* observer_ = nullptr;
   bool fused_batch_norm_relu_ = true;
   std::deque<Parameter> parameters_;  // deques keep addresses stable as they grow

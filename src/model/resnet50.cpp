@@ -49,8 +49,8 @@ Bottleneck::Bottleneck(ModelState& state, const std::string& name, int in_channe
   }
 }
 
-OwnedTensor Bottleneck::make_activation(Backend& backend, const Shape& shape) const {
-  return OwnedTensor(backend.allocator(), shape, state_->compute_dtype(), backend.device());
+OwnedTensor Bottleneck::make_activation(Backend& /*backend*/, const Shape& shape) const {
+  return state_->make_activation(shape);
 }
 
 void Bottleneck::forward(Backend& backend, const Tensor& x, BatchNormMode mode) {
@@ -123,12 +123,12 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
   if (downsample_bn_) downsample_bn_->release_saved();
 }
 
-OwnedTensor ResNet50::make_activation(Backend& backend, const Shape& shape) const {
-  return OwnedTensor(backend.allocator(), shape, compute_dtype(), backend.device());
+OwnedTensor ResNet50::make_activation(Backend& /*backend*/, const Shape& shape) const {
+  return state_.make_activation(shape);
 }
 
-ResNet50::ResNet50(Backend& backend, int num_classes, DType compute_dtype)
-    : state_(backend, compute_dtype),
+ResNet50::ResNet50(Backend& backend, int num_classes, DType compute_dtype, Layout layout)
+    : state_(backend, compute_dtype, layout),
       num_classes_(num_classes),
       conv1_(state_, "conv1", 3, 64, 7, 2, 3),
       bn1_(state_, "bn1", 64),
@@ -166,7 +166,7 @@ void ResNet50::initialize(std::uint64_t seed) {
       const bool ones = ends_with(".weight") || ends_with(".running_var");
       for (float& v : values) v = ones ? 1.0f : 0.0f;
     }
-    backend.copy_from_host(entry.tensor, values.data());
+    copy_from_host_nchw(backend, entry.tensor, values.data());
   }
   for (Parameter* parameter : parameters_) parameter->momentum_initialized = false;
   refresh_compute_copies();
@@ -175,9 +175,9 @@ void ResNet50::initialize(std::uint64_t seed) {
 const Tensor& ResNet50::forward(const Tensor& images, BatchNormMode mode) {
   Backend& backend = state_.backend();
   R50_CHECK(images.rank() == 4 && images.dim(1) == 3 &&
-                (images.dtype() == DType::F32 || images.dtype() == compute_dtype()),
+                (images.dtype() == DType::F32 || images.dtype() == compute_dtype()) && images.layout() == layout(),
             "ResNet50::forward: images are ", images.str(), " but expected F32[N, 3, H, W] or ",
-            dtype_name(compute_dtype()), "[N, 3, H, W]");
+            dtype_name(compute_dtype()), "[N, 3, H, W], ", layout_name(layout()), " as the model");
   images_ = images;
   if (images.dtype() != compute_dtype()) {
     rounded_images_ = make_activation(backend, images.shape());

@@ -54,10 +54,14 @@ class Bottleneck {
 // parameters and statistics; the logits come out in the compute dtype.
 class ResNet50 {
  public:
-  ResNet50(Backend& backend, int num_classes, DType compute_dtype = DType::F32);
+  // `layout`: channels-last keeps activations and convolution weights NHWC (KRSC), the memory
+  // order tensor cores read; the state_dict, initialisation and every host copy stay in
+  // torchvision's NCHW order (copy_from_host_nchw).
+  ResNet50(Backend& backend, int num_classes, DType compute_dtype = DType::F32, Layout layout = Layout::RowMajor);
 
   int num_classes() const { return num_classes_; }
   DType compute_dtype() const { return state_.compute_dtype(); }
+  Layout layout() const { return state_.layout(); }
   // Rounds the master weights into their compute copies (ModelState::refresh_compute_copies);
   // initialize() and load_state_dict do it, SGD steps through TrainStep do it as they update.
   void refresh_compute_copies() { state_.refresh_compute_copies(); }
@@ -72,8 +76,8 @@ class ResNet50 {
   void initialize(std::uint64_t seed);
 
   // Logits [N, num_classes] in the compute dtype, owned by the model until the next forward.
-  // `images` (F32 or the compute dtype; F32 ones are rounded to it first) must stay valid until
-  // backward, which reads it for conv1's weight gradient.
+  // `images` (F32 or the compute dtype, F32 ones rounded to it first; in the model's layout) must
+  // stay valid until backward, which reads it for conv1's weight gradient.
   const Tensor& forward(const Tensor& images, BatchNormMode mode);
   // Overwrites every parameter's gradient with d(loss)/d(parameter), given dlogits (in the
   // compute dtype); then releases the activations forward kept.

@@ -14,7 +14,7 @@ void load_state_dict(ResNet50& model, const SafetensorsFile& file) {
       std::memcpy(entry.counter, stored.bytes.data(), sizeof(std::int64_t));
     } else {
       const StoredTensor& stored = file.expect(entry.name, DType::F32, entry.tensor.shape());
-      model.backend().copy_from_host(entry.tensor, stored.bytes.data());
+      copy_from_host_nchw(model.backend(), entry.tensor, stored.bytes.data());
     }
   }
   for (const std::string& name : file.names()) {
@@ -27,7 +27,7 @@ void load_state_dict(ResNet50& model, const SafetensorsFile& file) {
 
 StoredTensor to_stored(Backend& backend, const Tensor& tensor) {
   StoredTensor stored = make_stored(tensor.dtype(), tensor.shape());
-  backend.copy_to_host(stored.bytes.data(), tensor);
+  copy_to_host_nchw(backend, stored.bytes.data(), tensor);
   return stored;
 }
 

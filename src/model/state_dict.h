@@ -18,7 +18,7 @@ void load_state_dict(ResNet50& model, const SafetensorsFile& file);
 // The model's state_dict on the host, in torchvision's order, ready for write_safetensors.
 std::vector<std::pair<std::string, StoredTensor>> state_dict(const ResNet50& model);
 
-// A device tensor copied to the host.
+// A device tensor copied to the host, in NCHW order whatever its layout.
 StoredTensor to_stored(Backend& backend, const Tensor& tensor);
 // One state_dict entry copied to the host (a batch counter becomes an I64 scalar).
 StoredTensor to_stored(Backend& backend, const StateEntry& entry);

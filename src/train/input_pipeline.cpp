@@ -2,13 +2,14 @@
 
 namespace r50 {
 
-InputPipeline::InputPipeline(Backend& backend, Loader& loader, DType dtype) : backend_(backend), loader_(loader) {
+InputPipeline::InputPipeline(Backend& backend, Loader& loader, DType dtype, Layout layout)
+    : backend_(backend), loader_(loader) {
   const std::int64_t batch = loader.options().batch_size, size = loader.options().image_size;
   for (int slot = 0; slot < 2; ++slot) {
     raw_[slot] = OwnedTensor(backend.allocator(), {batch, size, size, 3}, DType::U8, backend.device());
     labels_[slot] = OwnedTensor(backend.allocator(), {batch}, DType::I32, backend.device());
   }
-  normalized_ = OwnedTensor(backend.allocator(), {batch, 3, size, size}, dtype, backend.device());
+  normalized_ = OwnedTensor(backend.allocator(), {batch, 3, size, size}, dtype, backend.device(), layout);
 }
 
 InputPipeline::~InputPipeline() {

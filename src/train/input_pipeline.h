@@ -23,11 +23,11 @@ struct InputBatch {
 // to the caller, batch k + 1 is already on its way, into the other of two device buffers. The
 // caller's step k is enqueued after that upload, so the upload waits only for step k − 1, the last
 // reader of its buffer. Normalisation (uint8 NHWC to float NCHW) runs on the device, as the
-// backend's normalize_images, into images of `dtype`: the model's compute dtype, so that a mixed-
-// precision model reads them as they are. A batch whose every image was skipped is passed over.
+// backend's normalize_images, into images of `dtype` and `layout`: the model's, so that it reads
+// them as they are. A batch whose every image was skipped is passed over.
 class InputPipeline {
  public:
-  InputPipeline(Backend& backend, Loader& loader, DType dtype = DType::F32);
+  InputPipeline(Backend& backend, Loader& loader, DType dtype = DType::F32, Layout layout = Layout::RowMajor);
   ~InputPipeline();  // waits for the uploads in flight
   InputPipeline(const InputPipeline&) = delete;
   InputPipeline& operator=(const InputPipeline&) = delete;

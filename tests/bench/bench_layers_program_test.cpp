@@ -107,6 +107,28 @@ TEST(BenchLayersProgram, MeasuresEveryLayerInHalfPrecision) {
   }
 }
 
+// --channels-last: every layer op on NHWC tensors, named so, and recorded in the context.
+TEST(BenchLayersProgram, MeasuresEveryLayerChannelsLast) {
+  const std::string json_path = testing::TempDir() + "bench_layers_channels_last.json";
+  const std::string log_path = testing::TempDir() + "bench_layers_channels_last.log";
+  const std::string command = std::string(R50_BENCH_LAYERS_PROGRAM) +
+                              " --device cpu --channels-last --batch-size 2 --image-size 32 --peak-matrix-size 256"
+                              " --peak-copy-mib 16 --benchmark_min_time=0.001 --benchmark_out=" + json_path +
+                              " --benchmark_out_format=json > " + log_path + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command << "\n" << read_text(log_path);
+  const nlohmann::json results = nlohmann::json::parse(read_text(json_path));
+  EXPECT_EQ(results.at("context").at("channels_last").get<std::string>(), "true");
+  std::size_t layers = 0;
+  for (const nlohmann::json& row : results.at("benchmarks")) {
+    const std::string name = row.at("name");
+    EXPECT_FALSE(row.value("error_occurred", false)) << name << ": " << row.value("error_message", "");
+    if (starts_with(name, "peak/")) continue;
+    EXPECT_NE(name.find("/bs:2/fp32/channels_last"), std::string::npos) << name;
+    ++layers;
+  }
+  EXPECT_EQ(layers, training_step_layers(2, 32).size());
+}
+
 #else
 
 TEST(BenchLayersProgram, MeasuresEveryDistinctConvolutionOnTheCpuAndWritesTheCounters) {
@@ -114,6 +136,8 @@ TEST(BenchLayersProgram, MeasuresEveryDistinctConvolutionOnTheCpuAndWritesTheCou
 }
 
 TEST(BenchLayersProgram, MeasuresEveryLayerInHalfPrecision) { GTEST_SKIP() << "bench_layers is not built"; }
+
+TEST(BenchLayersProgram, MeasuresEveryLayerChannelsLast) { GTEST_SKIP() << "bench_layers is not built"; }
 
 #endif
 

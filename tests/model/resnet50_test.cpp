@@ -185,5 +185,52 @@ TEST(ResNet50, FusedBatchNormReluGivesTheSeparateOpsResults) {
   EXPECT_NE(results[0][1], std::vector<float>(results[0][1].size(), 0.0f));
 }
 
+// The same step with the model's activations and convolution weights channels-last: the CPU
+// backend computes each op on row-major copies and the elementwise ones in place, so every result,
+// read back in NCHW order, must agree bit for bit; and the state_dict reads in torchvision's order.
+TEST(ResNet50, ChannelsLastGivesTheRowMajorResults) {
+  auto backend = make_cpu_backend(0);
+  std::vector<float> images(2 * 3 * 32 * 32), dlogits_values(2 * 5);
+  Rng rng(6);
+  for (float& v : images) v = static_cast<float>(rng.uniform(-2.0, 2.0));
+  for (float& v : dlogits_values) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+  const Tensor dlogits(dlogits_values.data(), {2, 5}, DType::F32);
+
+  std::vector<std::vector<float>> results[2];
+  for (const Layout layout : {Layout::RowMajor, Layout::ChannelsLast}) {
+    ResNet50 model(*backend, 5, DType::F32, layout);
+    model.initialize(9);
+    std::vector<float> stored(images.size());
+    const Tensor input(stored.data(), {2, 3, 32, 32}, DType::F32, Device::cpu(), layout);
+    copy_from_host_nchw(*backend, input, images.data());
+    std::vector<std::vector<float>>& result = results[layout == Layout::RowMajor ? 0 : 1];
+    result.push_back(copy_to_host_as_floats(*backend, model.forward(input, BatchNormMode::BatchStatistics)));
+    model.backward(dlogits);
+    for (const Parameter* parameter : model.parameters()) {
+      EXPECT_EQ(parameter->value.tensor().layout(), parameter->value.shape().rank() == 4 ? layout : Layout::RowMajor);
+      result.push_back(copy_to_host_as_floats(*backend, parameter->value));
+      result.push_back(copy_to_host_as_floats(*backend, parameter->grad));
+    }
+    for (const StateEntry& entry : model.state()) {
+      if (entry.kind == StateEntry::Kind::RunningStatistic) result.push_back(to_host(*backend, entry.tensor));
+    }
+  }
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (std::size_t i = 0; i < results[0].size(); ++i) EXPECT_EQ(results[0][i], results[1][i]) << "result " << i;
+  EXPECT_NE(results[0][2], std::vector<float>(results[0][2].size(), 0.0f));
+}
+
+TEST(ResNet50, RefusesImagesInAnotherLayoutThanItsOwn) {
+  auto backend = make_cpu_backend(0);
+  ResNet50 model(*backend, 5, DType::F32, Layout::ChannelsLast);
+  std::vector<float> images(1 * 3 * 32 * 32);
+  try {
+    model.forward(Tensor(images.data(), {1, 3, 32, 32}, DType::F32), BatchNormMode::RunningStatistics);
+    FAIL() << "row-major images were accepted by a channels-last model";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("channels-last as the model"), std::string::npos) << error.what();
+  }
+}
+
 }  // namespace
 }  // namespace r50

@@ -62,6 +62,29 @@ TEST_F(StateDictTest, RoundTripRestoresEveryTensorAndCounter) {
   }
 }
 
+// A channels-last model keeps its convolution weights KRSC in memory, but its state_dict is
+// torchvision's: the same bytes as a row-major model's, and loading it back restores them.
+TEST_F(StateDictTest, AChannelsLastModelSavesAndLoadsTorchvisionsOrder) {
+  ResNet50 row_major(*backend_, 10);
+  row_major.initialize(5);
+  ResNet50 channels_last(*backend_, 10, DType::F32, Layout::ChannelsLast);
+  channels_last.initialize(5);
+  const auto expected = state_dict(row_major);
+  const auto saved = state_dict(channels_last);
+  ASSERT_EQ(saved.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(saved[i].second.bytes, expected[i].second.bytes) << expected[i].first;
+  }
+  write_safetensors(path("weights.safetensors"), expected);
+  ResNet50 loaded(*backend_, 10, DType::F32, Layout::ChannelsLast);
+  loaded.initialize(6);
+  load_state_dict(loaded, read_safetensors(path("weights.safetensors")));
+  const auto actual = state_dict(loaded);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(actual[i].second.bytes, expected[i].second.bytes) << expected[i].first;
+  }
+}
+
 TEST_F(StateDictTest, BatchCountersAreI64Scalars) {
   ResNet50 model(*backend_, 10);
   for (const auto& [name, tensor] : state_dict(model)) {

@@ -180,6 +180,13 @@ def different_execution(case):
     status, stdout, _ = case.run("check_regression.py", case.write(older, "older.json"), case.write(fused, "fused.json"))
     expect(status == 0 and "no regression" in stdout,
            "a run from before the fused kernels against a fused one measures the code: compared, not refused")
+    channels_last = copy.deepcopy(baseline)
+    channels_last["context"]["channels_last"] = "true"
+    status, _, stderr = case.run("check_regression.py", case.write(older, "older.json"),
+                                 case.write(channels_last, "channels_last.json"))
+    expect(status == 2 and "channels_last (baseline false, current true)" in stderr,
+           "a --channels-last run against a row-major one must be refused; a run that does not record it was "
+           "row-major")
 
 
 def missing_context(case):
