@@ -38,6 +38,28 @@ TEST(Tensor, SliceViewsRowsOfTheOutermostDimension) {
   EXPECT_THROW(tensor.slice(3, 5), Error);
 }
 
+// NHWC keeps images outermost too: a slice of a channels-last batch is whole images.
+TEST(Tensor, SliceOfAChannelsLastBatchIsWholeImages) {
+  float data[2 * 3 * 2 * 2] = {};
+  const Tensor batch(data, {2, 3, 2, 2}, DType::F32, Device::cpu(), Layout::ChannelsLast);
+  const Tensor second = batch.slice(1, 2);
+  EXPECT_EQ(second.data(), data + 12);
+  EXPECT_EQ(second.layout(), Layout::ChannelsLast);
+  EXPECT_THROW(batch.reshape({24}), Error);
+}
+
+TEST(CheckTensor, NamesALayoutThatDiffers) {
+  float data[16] = {};
+  const Tensor tensor(data, {1, 4, 2, 2}, DType::F32, Device::cpu(), Layout::ChannelsLast);
+  try {
+    check_tensor(tensor, "add", "b", DType::F32, {1, 4, 2, 2});
+    FAIL() << "a channels-last tensor passed as row-major";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("expected a row-major tensor"), std::string::npos) << error.what();
+  }
+  EXPECT_NO_THROW(check_tensor(tensor, "add", "b", DType::F32, {1, 4, 2, 2}, Device::cpu(), Layout::ChannelsLast));
+}
+
 TEST(CheckTensor, NamesTheOpTheArgumentAndBothShapes) {
   float data[6] = {};
   const Tensor tensor(data, {2, 3}, DType::F32);
