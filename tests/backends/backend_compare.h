@@ -1,12 +1,14 @@
 // defines: backend_compare::Tolerance, kExact, elementwise, per_element, Output, Outputs, Row,
-//          channels_last_order, from_channels_last_order, Stage, sum_bound, uniform, absolute,
-//          kCudnnAlgorithmFactor, activations, ChannelStatistics, channel_statistics,
-//          convolution_rows, linear_rows, batch_norm_rows, half_precision_rows, nhwc_rows,
-//          nhwc_batch_norm_rows
+//          ShapeCase, PoolShape, ConvShape, channels_last_order, from_channels_last_order, Stage,
+//          sum_bound, uniform, absolute, rounded, uniform_in, unit_roundoff, rounded_to,
+//          half_output, CpuTensors, DTypeStage, random_labels, label_tensor, convolution_rows,
+//          linear_rows, batch_norm_rows, half_precision_rows, nhwc_rows, nhwc_batch_norm_rows
 //
 // The pieces of the CUDA-against-CPU table (backend_compare_test.cpp): a row builds its inputs
 // from a seeded Rng, runs one op on the backend it is given and returns the outputs, each with
-// the tolerance it must meet against the other backend's.
+// the tolerance it must meet against the other backend's. The error bounds that rows of several
+// files share are in backend_compare_bounds.h and backend_compare_batchnorm.h; what is not inline
+// here is defined in backend_compare_shared.cpp.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/rng.h"
 #include "memory/buffer.h"
 #include "ops/backend.h"
@@ -64,6 +67,28 @@ struct Row {
 };
 
 inline void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
+// The shapes a family of rows runs over: the name each gives its rows, and whether its sizes are
+// multiples of no block size (Row::odd_shape).
+struct ShapeCase {
+  const char* name;
+  Shape x;
+  bool odd;
+};
+
+struct PoolShape {
+  const char* name;
+  Shape x;
+  Pool2dParams params;
+  bool odd;
+};
+
+struct ConvShape {
+  const char* name;
+  Shape x, w;
+  Conv2dParams params;
+  bool odd;
+};
 
 // [N, C, H, W] values between the NCHW order of a HostTensor and the NHWC order in which a
 // channels-last tensor holds them: element (n, c, hw) of one is element (n, hw, c) of the other.
@@ -134,22 +159,68 @@ inline HostTensor<float> uniform(const Shape& shape, Rng& rng, double low = -1.0
 
 inline HostTensor<float> absolute(const HostTensor<float>& x) { return reference::abs_values(x); }
 
-// How many times a direct sum's error bound cuDNN's Winograd and FFT algorithms may take (derived
-// in backend_compare_conv_linear.cpp), for the convolution rows of every dtype.
-constexpr double kCudnnAlgorithmFactor = 4.0;
+// `values` as `dtype` holds them: each rounded to nearest even (core/half.h) and widened back.
+HostTensor<float> rounded(const HostTensor<float>& values, DType dtype);
 
-// Batch norm's inputs as a network has them (backend_compare_batchnorm.cpp): each channel centred
-// on its own mean in [-2, 2] with its own spread in [0.3, 1.5], so that the mean matters and the
-// variance is not 1.
-HostTensor<float> activations(const Shape& shape, Rng& rng);
+// Uniform values the dtype holds exactly: uniform's, rounded.
+HostTensor<float> uniform_in(DType dtype, const Shape& shape, Rng& rng, double low = -1.0,
+                             double high = 1.0);
 
-// Exact per-channel statistics of x [N, C, H, W], in double.
-struct ChannelStatistics {
-  std::int64_t C, HW, count;
-  std::vector<double> mean, var, max_abs;
-  std::int64_t channel(std::int64_t i) const { return i / HW % C; }
+// The unit roundoff of F16 (2^-11), BF16 (2^-8) or F32 (u = 2^-24).
+double unit_roundoff(DType dtype);
+
+// The tolerance of an output stored as `dtype` whose F32 op meets `f32`: `f32` itself for F32;
+// for a half dtype widened by the two roundings of the output (one per backend), each within
+// u·|value| (3u relative covers both, and |value| before rounding against |cpu| after), and for
+// F16 below 2^-14 within half its subnormal spacing 2^-24, 2^-24 absolute for both.
+Tolerance rounded_to(DType dtype, Tolerance f32, const HostTensor<float>& cpu_values);
+
+// An output of `values` (the CPU's, rounded to `dtype`) whose F32 op meets `f32`.
+Output half_output(const std::string& name, const HostTensor<float>& values, DType dtype,
+                   const Tolerance& f32);
+
+// Where a DTypeStage keeps the CPU backend's tensors of the row's dtype.
+enum class CpuTensors {
+  // F32 tensors of the same values, whose outputs read() rounds to the dtype as a half-precision
+  // op stores them: the rows then ask nothing of the CPU backend but its F32 ops.
+  F32StandIns,
+  // Tensors of the dtype itself, as on the CUDA backend: the CPU backend's own half-precision ops.
+  SameDType,
 };
-ChannelStatistics channel_statistics(const HostTensor<float>& x);
+
+// One row's tensors on one backend: tensors of the row's dtype (F16, BF16 or F32), filled from
+// and read back as NCHW host values whatever their layout (channels_last_order), and the tensors
+// that are F32 on both backends through f32(). An input's values must be ones the dtype holds
+// (uniform_in, rounded), so that both backends read them exactly. With `one_element_off` each
+// tensor starts one element past its allocation, so that none is aligned to more than one
+// element and the kernels take their one-element path, as on a view.
+class DTypeStage {
+ public:
+  DTypeStage(Backend& backend, DType dtype, CpuTensors cpu_tensors = CpuTensors::F32StandIns,
+             bool one_element_off = false);
+
+  // True on the CPU when its tensors are F32 stand-ins.
+  bool stands_in() const { return stored_ != dtype_; }
+
+  const Tensor& input(const HostTensor<float>& values, Layout layout = Layout::RowMajor);
+  const Tensor& output(const Shape& shape, Layout layout = Layout::RowMajor);
+  // A tensor's values, rounded to the dtype where they were computed in F32 (stands_in()).
+  HostTensor<float> read(const Tensor& tensor);
+
+  Stage& f32() { return f32_; }
+
+ private:
+  Backend& backend_;
+  DType dtype_, stored_;
+  std::int64_t offset_;  // elements
+  Stage f32_;
+  std::deque<OwnedTensor> allocations_;  // deques keep the tensors' addresses as they grow
+  std::deque<Tensor> tensors_;
+};
+
+// Softmax cross-entropy's labels: n classes drawn below k, and the tensor that holds them.
+std::vector<std::int32_t> random_labels(Rng& rng, std::int64_t n, std::int64_t k);
+HostTensor<std::int32_t> label_tensor(const std::vector<std::int32_t>& labels);
 
 // The rows of each op family kept in a file of its own.
 std::vector<Row> convolution_rows();  // backend_compare_conv_linear.cpp

@@ -1,24 +1,17 @@
 // The convolution and fully connected rows of the CUDA-against-CPU table: the ops that sum long
-// dot products, whose tolerances come from the magnitudes of their terms.
-#include <cmath>
+// dot products, whose tolerances come from the magnitudes of their terms (conv_tolerance derives
+// the convolutions' in backend_compare_shared.cpp).
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "backends/backend_compare.h"
+#include "backends/backend_compare_bounds.h"
 #include "ops/op_test_util.h"
 
 namespace r50::backend_compare {
 namespace {
 
 // ResNet-50's kinds of convolution at reduced spatial size with its channel counts, and odd sizes.
-struct ConvShape {
-  const char* name;
-  Shape x, w;
-  Conv2dParams params;
-  bool odd;
-};
-
 const ConvShape kConvShapes[] = {
     {"Stem7x7Stride2Pad3", {2, 3, 56, 56}, {64, 3, 7, 7}, {2, 3}, false},
     {"Bottleneck3x3Stride1", {2, 64, 28, 28}, {64, 64, 3, 3}, {1, 1}, false},
@@ -32,28 +25,6 @@ const ConvShape kConvShapes[] = {
     {"Odd1x1Stride2", {3, 5, 13, 13}, {7, 5, 1, 1}, {2, 0}, true},
 };
 
-// A convolution output each of whose elements sums at most `terms` products; `magnitude` is the
-// same convolution of |inputs| (Σ|terms| per element, computed by the CPU backend: a sum of
-// non-negative terms, good to γ(terms) relative, negligible beside 1).
-//
-// The CPU backend (im2col + SGEMM) is within γ(terms)·magnitude of the exact value
-// (tests/ops/conv_test). cuDNN picks its own algorithm, under CUDNN_FMA_MATH (IEEE fp32, no TF32).
-// Implicit GEMM and direct sums are within the same bound, whatever their order. FFT's error is
-// normwise, about log2(tile size)·u·‖x‖·‖w‖ with tiles of at most 64×64; for uniform inputs
-// ‖x‖·‖w‖ is about (4/3)·‖magnitude‖/sqrt(R·S), so that is at most 16u·‖magnitude‖/sqrt(R·S):
-// within γ(terms)·‖magnitude‖ for 3×3 and 7×7 filters (γ >= 9u for their 9 or more terms), and
-// within the allowance below for 1×1 filters (4γ >= 20u here). Winograd rounds in its input,
-// filter and output transforms, whose coefficients (up to 5 in Bᵀ and 8 in Aᵀ for F(4×4, 3×3))
-// scale those roundings: an fp32 emulation of F(4×4, 3×3) on uniform inputs came out at 3.5
-// (64 channels) to 6.8 (5 channels) times the normwise error of direct summation (F(2×2, 3×3) at
-// about 1), while the bound is more than 100 times direct summation's error there, so Winograd
-// stays under a fourteenth of it. The CUDA side is allowed kCudnnAlgorithmFactor = 4 times the
-// bound all the same (kCudnnAlgorithmFactor, backend_compare.h), and the two backends together
-// differ by at most (1 + 4)·γ(terms)·magnitude.
-Tolerance conv_tolerance(const HostTensor<float>& magnitude, std::int64_t terms) {
-  return per_element(magnitude, (1.0 + kCudnnAlgorithmFactor) * sum_bound(terms));
-}
-
 Outputs conv_forward(const ConvShape& c, Backend& backend) {
   Rng rng(11);
   const auto x = uniform(c.x, rng), w = uniform(c.w, rng);
@@ -61,9 +32,7 @@ Outputs conv_forward(const ConvShape& c, Backend& backend) {
   Stage stage(backend);
   const Tensor& y = stage.output(y_shape);
   backend.conv2d_forward(stage.input(x), stage.input(w), y, c.params);
-  HostTensor<float> magnitude(y_shape);
-  cpu().conv2d_forward(absolute(x).view(), absolute(w).view(), magnitude.view(), c.params);
-  return {{"y", stage.read(y), conv_tolerance(magnitude, c.w[1] * c.w[2] * c.w[3])}};
+  return {{"y", stage.read(y), conv_tolerance(conv_forward_magnitude(x, w, c), conv_forward_terms(c))}};
 }
 
 // Overwriting dx, or accumulating into what it held (one more term per element).
@@ -74,13 +43,9 @@ Outputs conv_backward_data(const ConvShape& c, Backend& backend, bool accumulate
   Stage stage(backend);
   const Tensor& dx = accumulate ? stage.input(before) : stage.output(c.x);
   backend.conv2d_backward_data(stage.input(dy), stage.input(w), dx, c.params, accumulate);
-  HostTensor<float> magnitude(c.x);
-  cpu().conv2d_backward_data(absolute(dy).view(), absolute(w).view(), magnitude.view(), c.params, false);
-  if (accumulate) {
-    for (std::int64_t i = 0; i < magnitude.numel(); ++i) magnitude[i] += std::abs(before[i]);
-  }
-  // A dx element gathers at most one product per (k, r, s).
-  return {{"dx", stage.read(dx), conv_tolerance(magnitude, c.w[0] * c.w[2] * c.w[3] + (accumulate ? 1 : 0))}};
+  return {{"dx", stage.read(dx),
+           conv_tolerance(conv_backward_data_magnitude(dy, w, before, accumulate, c),
+                          conv_backward_data_terms(c, accumulate))}};
 }
 
 Outputs conv_backward_filter(const ConvShape& c, Backend& backend) {
@@ -90,10 +55,8 @@ Outputs conv_backward_filter(const ConvShape& c, Backend& backend) {
   Stage stage(backend);
   const Tensor& dw = stage.output(c.w);
   backend.conv2d_backward_filter(stage.input(x), stage.input(dy), dw, c.params);
-  HostTensor<float> magnitude(c.w);
-  cpu().conv2d_backward_filter(absolute(x).view(), absolute(dy).view(), magnitude.view(), c.params);
-  // A dw element sums one product per (n, p, q).
-  return {{"dw", stage.read(dw), conv_tolerance(magnitude, y_shape[0] * y_shape[2] * y_shape[3])}};
+  return {{"dw", stage.read(dw),
+           conv_tolerance(conv_backward_filter_magnitude(x, dy, c), conv_backward_filter_terms(c))}};
 }
 
 // The fully connected layer: cuBLAS under its default math (fp32 stays fp32), the bias entering

@@ -8,13 +8,14 @@
 // in files of their own.
 //
 // A tolerance is the sum of the two backends' error bounds against the exact result, derived
-// beside each row from the op's summation length and fp32's unit roundoff u = 2^-24. Sums use
-// γ(n) = fp32_sum_error_bound(n) relative to Σ|terms| (λ·sqrt(n)·u with λ = 6, never more than
-// n·u; reference/numerics.h says why), which holds for any order of summation. The CPU backend
-// is proven within these bounds by tests/ops against the double-precision oracles; of the CUDA
-// side only the contract of kernels/kernels.h (fp32 arithmetic) is assumed, not its particular
-// accumulators.
-#include "backends/backend_compare.h"
+// beside each row (or beside a bound that rows of several files share: backend_compare_bounds.h,
+// backend_compare_batchnorm.h) from the op's summation length and fp32's unit roundoff
+// u = 2^-24. Sums use γ(n) = fp32_sum_error_bound(n) relative to Σ|terms| (λ·sqrt(n)·u with
+// λ = 6, never more than n·u; reference/numerics.h says why), which holds for any order of
+// summation. The CPU backend is proven within these bounds by tests/ops against the
+// double-precision oracles; of the CUDA side only the contract of kernels/kernels.h (fp32
+// arithmetic) is assumed, not its particular accumulators.
+#include "backends/backend_compare_bounds.h"
 
 #include <gtest/gtest.h>
 
@@ -71,12 +72,6 @@ Outputs fill(Backend& backend) {
 
 // ---- ReLU and add: a comparison and a select, or one correctly rounded addition: exact.
 
-struct ShapeCase {
-  const char* name;
-  Shape x;
-  bool odd;
-};
-
 const ShapeCase kElementwiseShapes[] = {
     {"Layer3", {4, 256, 14, 14}, false},
     {"Odd", {3, 5, 13, 13}, true},
@@ -121,13 +116,6 @@ Outputs add(const ShapeCase& s, AddInto into, Backend& backend) {
 
 // ---- pooling.
 
-struct PoolShape {
-  const char* name;
-  Shape x;
-  Pool2dParams params;
-  bool odd;
-};
-
 const PoolShape kPoolShapes[] = {
     {"Stem3x3Stride2Pad1", {2, 64, 56, 56}, {3, 2, 1}, false},
     {"Odd3x3Stride2Pad1", {3, 5, 13, 13}, {3, 2, 1}, true},
@@ -152,12 +140,7 @@ Outputs max_pool2d_backward(const PoolShape& s, Backend& backend) {
   Stage stage(backend);
   const Tensor& dx = stage.output(s.x);
   backend.max_pool2d_backward(stage.input(x), stage.input(y), stage.input(dy), dx, s.params);
-  // A dx element sums the dy of the windows that picked it, at most ceil(kernel/stride)² of them,
-  // in an order each backend chooses: γ(windows)·Σ|those dy| each; magnitude is that sum.
-  const std::int64_t reach = (s.params.kernel + s.params.stride - 1) / s.params.stride;
-  const auto magnitude = reference::max_pool2d_backward(x.cast<double>(), y.cast<double>(),
-                                                        absolute(dy).cast<double>(), s.params);
-  return {{"dx", stage.read(dx), per_element(magnitude, 2 * sum_bound(reach * reach))}};
+  return {{"dx", stage.read(dx), max_pool2d_backward_tolerance(x, y, dy, s.params)}};
 }
 
 const ShapeCase kAveragePoolShapes[] = {
@@ -171,10 +154,7 @@ Outputs global_avg_pool_forward(const ShapeCase& s, Backend& backend) {
   Stage stage(backend);
   const Tensor& y = stage.output({s.x[0], s.x[1]});
   backend.global_avg_pool_forward(stage.input(x), y);
-  // y = Σx / HW: an fp32 sum is within γ(HW)·Σ|x|, so γ(HW)·mean|x| after the division, which
-  // rounds once more (u·|y| <= u·mean|x|); the CPU rounds its double result once.
-  const auto mean_abs = reference::global_avg_pool_forward(absolute(x).cast<double>());
-  return {{"y", stage.read(y), per_element(mean_abs, sum_bound(s.x[2] * s.x[3]) + 2 * u)}};
+  return {{"y", stage.read(y), global_avg_pool_forward_tolerance(x)}};
 }
 
 Outputs global_avg_pool_backward(const ShapeCase& s, Backend& backend) {
@@ -199,19 +179,6 @@ const ClassShape kClassShapes[] = {
     {"ImageNetClasses", 33, 1000},
 };
 
-std::vector<std::int32_t> random_labels(Rng& rng, std::int64_t n, std::int64_t k) {
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
-  for (auto& label : labels)
-    label = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(k)));
-  return labels;
-}
-
-HostTensor<std::int32_t> label_tensor(const std::vector<std::int32_t>& labels) {
-  HostTensor<std::int32_t> tensor({static_cast<std::int64_t>(labels.size())});
-  std::copy(labels.begin(), labels.end(), tensor.data());
-  return tensor;
-}
-
 Outputs softmax_cross_entropy_forward(const ClassShape& s, Backend& backend) {
   Rng rng(71);
   const double largest = 8.0;
@@ -222,16 +189,10 @@ Outputs softmax_cross_entropy_forward(const ClassShape& s, Backend& backend) {
   const Tensor& loss = stage.output({1});
   backend.softmax_cross_entropy_forward(stage.input(logits), stage.input(label_tensor(labels)),
                                         probs, loss);
-  // In fp32, with L = 2·max|x| + ln K bounding |x - m|, |x - logsumexp| and |logsumexp|:
-  // x - m rounds (u·L), exp adds 2 ulp, the sum of K positive terms γ(K) relative, the log and
-  // the two subtractions u·L each: logsumexp and each row's loss are within
-  // e = γ(K) + 4u·L + 2u. probs = exp(x - logsumexp) is then within e + u·L + 2u relative, and
-  // the CPU (double, rounded once) u more. The loss is the mean of N positive row losses: e
-  // absolute, and γ(N) + u relative for the sum and division, u more on the CPU.
-  const double L = 2 * largest + std::log(double(s.k));
-  const double e = sum_bound(s.k) + 4 * u * L + 2 * u;
-  return {{"probs", stage.read(probs), elementwise(0.0, e + u * L + 3 * u)},
-          {"loss", stage.read(loss), elementwise(e, sum_bound(s.n) + 2 * u)}};
+  const SoftmaxCrossEntropyTolerances tolerance =
+      softmax_cross_entropy_forward_tolerances(s.n, s.k, largest);
+  return {{"probs", stage.read(probs), tolerance.probs},
+          {"loss", stage.read(loss), tolerance.loss}};
 }
 
 Outputs softmax_cross_entropy_backward(const ClassShape& s, Backend& backend) {
@@ -291,11 +252,7 @@ Outputs normalize_images(const Shape& images_shape, Backend& backend) {
   Stage stage(backend);
   const Tensor& y = stage.output({N, 3, H, W});
   backend.normalize_images(stage.input(images), y, kImageNetMean, kImageNetStd);
-  // y = value/255·(1/std) - mean/std in any arrangement: at most 5 roundings (the two constants,
-  // the product, the sum), each of a value no larger than 1/min(std) (|y| <= 2.7 and
-  // mean/std <= 2.2 are smaller), in each backend.
-  const double smallest_std = *std::min_element(kImageNetStd.begin(), kImageNetStd.end());
-  return {{"y", stage.read(y), elementwise(2 * 5 * u / smallest_std, 0.0)}};
+  return {{"y", stage.read(y), normalize_images_tolerance()}};
 }
 
 // ---- the table.
