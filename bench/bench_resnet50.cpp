@@ -212,6 +212,7 @@ int main(int argc, char** argv) {
     search.image_size = options.image_size;
     search.classes = options.classes;
     search.seed = options.seed;
+    search.layout = options.channels_last ? r50::Layout::ChannelsLast : r50::Layout::RowMajor;
     if (options.find_max_batch) {
       if (!gpu) {
         std::cerr << "error: --find-max-batch needs a GPU backend: it searches device memory\n";

@@ -21,11 +21,11 @@ bool fits(const BackendOptions& backend_options, const MaxBatchSearch& search, i
   bool fit = true;
   std::size_t failed_request = 0;
   try {
-    ResNet50 model(*backend, search.classes, compute_dtype(backend_options.precision));
+    ResNet50 model(*backend, search.classes, compute_dtype(backend_options.precision), search.layout);
     model.initialize(search.seed);
     TrainStep step(model, SgdParams{});
     const int size = search.image_size;
-    const OwnedTensor images(allocator, {batch, 3, size, size}, DType::F32, backend->device());
+    const OwnedTensor images(allocator, {batch, 3, size, size}, DType::F32, backend->device(), search.layout);
     const OwnedTensor labels(allocator, {batch}, DType::I32, backend->device());
     std::vector<std::int32_t> host_labels(static_cast<std::size_t>(batch));
     for (int i = 0; i < batch; ++i) host_labels[static_cast<std::size_t>(i)] = i % search.classes;

@@ -13,6 +13,7 @@ struct MaxBatchSearch {
   int image_size = 224;
   int classes = 101;
   std::uint64_t seed = 0;
+  Layout layout = Layout::RowMajor;  // the model's, as the run's --channels-last
   int cap = 4096;  // the search stops here: a batch this large is not a memory question any more
 };
 
