@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <cstdint>
+
 namespace r50 {
 
 const char* layout_name(Layout layout) {
@@ -26,6 +28,38 @@ Tensor Tensor::slice(std::int64_t begin, std::int64_t end) const {
   dims[0] = end - begin;
   return Tensor(static_cast<std::byte*>(data_) + begin * row_bytes, Shape(dims), dtype_, device_,
                 layout_);
+}
+
+namespace {
+
+template <typename Element>
+void transpose_elements(const Element* src, Element* dst, const Shape& shape, Layout to) {
+  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+  for (std::int64_t n = 0; n < N; ++n) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      for (std::int64_t i = 0; i < HW; ++i) {
+        const std::int64_t nchw = (n * C + c) * HW + i, nhwc = (n * HW + i) * C + c;
+        if (to == Layout::RowMajor) {
+          dst[nchw] = src[nhwc];
+        } else {
+          dst[nhwc] = src[nchw];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void transpose_images(const void* src, void* dst, const Shape& shape, std::size_t element_bytes, Layout to) {
+  R50_CHECK(shape.rank() == 4, "transpose_images: shape ", shape.str(), " is not 4-D");
+  switch (element_bytes) {
+    case 1: return transpose_elements(static_cast<const std::uint8_t*>(src), static_cast<std::uint8_t*>(dst), shape, to);
+    case 2: return transpose_elements(static_cast<const std::uint16_t*>(src), static_cast<std::uint16_t*>(dst), shape, to);
+    case 4: return transpose_elements(static_cast<const std::uint32_t*>(src), static_cast<std::uint32_t*>(dst), shape, to);
+    case 8: return transpose_elements(static_cast<const std::uint64_t*>(src), static_cast<std::uint64_t*>(dst), shape, to);
+    default: R50_THROW("transpose_images: elements of ", element_bytes, " bytes");
+  }
 }
 
 std::string Tensor::str() const {

@@ -65,4 +65,9 @@ class Tensor {
 void check_tensor(const Tensor& tensor, const char* op, const char* argument, DType dtype,
                   const Shape& shape, Device device = Device::cpu(), Layout layout = Layout::RowMajor);
 
+// Host memory of a 4-D tensor of `shape` [N, C, H, W] from the other layout into `to`: element
+// (n, c, h, w) lies at ((n·C + c)·H + h)·W + w row-major and at ((n·H + h)·W + w)·C + c
+// channels-last. Elements of `element_bytes` bytes (1, 2, 4 or 8); src and dst must not overlap.
+void transpose_images(const void* src, void* dst, const Shape& shape, std::size_t element_bytes, Layout to);
+
 }  // namespace r50

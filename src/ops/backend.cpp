@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "core/half.h"
@@ -19,22 +18,6 @@ std::vector<float> to_floats(Backend& backend, const Tensor& tensor) {
   std::vector<float> values(static_cast<std::size_t>(tensor.numel()));
   floats_from(stored.data(), tensor.dtype(), tensor.numel(), values.data());
   return values;
-}
-
-// Elements of `element_bytes` bytes of [N, C, H, W] between NHWC and NCHW order: element
-// (n, c, hw) of NCHW is element (n, hw, c) of NHWC.
-void transpose_images(const unsigned char* src, unsigned char* dst, const Shape& shape, std::size_t element_bytes,
-                      bool to_nchw) {
-  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
-  for (std::int64_t n = 0; n < N; ++n) {
-    for (std::int64_t c = 0; c < C; ++c) {
-      for (std::int64_t i = 0; i < HW; ++i) {
-        const auto nchw = static_cast<std::size_t>((n * C + c) * HW + i) * element_bytes;
-        const auto nhwc = static_cast<std::size_t>((n * HW + i) * C + c) * element_bytes;
-        std::memcpy(dst + (to_nchw ? nchw : nhwc), src + (to_nchw ? nhwc : nchw), element_bytes);
-      }
-    }
-  }
 }
 
 void from_floats(Backend& backend, const std::vector<float>& values, const Tensor& tensor) {
@@ -123,7 +106,7 @@ void Backend::find_non_finite(const std::vector<Tensor>& tensors, const Tensor& 
 void copy_from_host_nchw(Backend& backend, const Tensor& dst, const void* host) {
   if (dst.layout() == Layout::RowMajor) return backend.copy_from_host(dst, host);
   std::vector<unsigned char> stored(dst.nbytes());
-  transpose_images(static_cast<const unsigned char*>(host), stored.data(), dst.shape(), dtype_size(dst.dtype()), false);
+  transpose_images(host, stored.data(), dst.shape(), dtype_size(dst.dtype()), Layout::ChannelsLast);
   backend.copy_from_host(dst, stored.data());
 }
 
@@ -131,7 +114,7 @@ void copy_to_host_nchw(Backend& backend, void* host, const Tensor& src) {
   if (src.layout() == Layout::RowMajor) return backend.copy_to_host(host, src);
   std::vector<unsigned char> stored(src.nbytes());
   backend.copy_to_host(stored.data(), src);
-  transpose_images(stored.data(), static_cast<unsigned char*>(host), src.shape(), dtype_size(src.dtype()), true);
+  transpose_images(stored.data(), host, src.shape(), dtype_size(src.dtype()), Layout::RowMajor);
 }
 
 std::vector<float> copy_to_host_as_floats(Backend& backend, const Tensor& tensor) {

@@ -5,28 +5,6 @@
 #include "core/half.h"
 
 namespace r50 {
-namespace {
-
-// [N, C, H, W] values between NHWC and NCHW order: element (n, c, hw) of NCHW is element
-// (n, hw, c) of NHWC.
-void transpose(const float* src, float* dst, const Shape& shape, bool to_row_major) {
-  const std::int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
-  for (std::int64_t n = 0; n < N; ++n) {
-    for (std::int64_t c = 0; c < C; ++c) {
-      for (std::int64_t i = 0; i < HW; ++i) {
-        const std::int64_t nchw = (n * C + c) * HW + i, nhwc = (n * HW + i) * C + c;
-        if (to_row_major) {
-          dst[nchw] = src[nhwc];
-        } else {
-          dst[nhwc] = src[nchw];
-        }
-      }
-    }
-  }
-}
-
-}  // namespace
-
 bool F32Staging::needed(const Tensor& tensor, Order order) {
   return tensor.defined() &&
          (tensor.dtype() != DType::F32 || (order == Order::RowMajor && tensor.layout() != Layout::RowMajor));
@@ -42,7 +20,7 @@ Tensor F32Staging::stage(const Tensor& tensor, bool read, bool written) {
     if (transposed) {
       std::vector<float> values(static_cast<std::size_t>(tensor.numel()));
       floats_from(tensor.data(), tensor.dtype(), tensor.numel(), values.data());
-      transpose(values.data(), staged.data_as<float>(), tensor.shape(), true);
+      transpose_images(values.data(), staged.data(), tensor.shape(), sizeof(float), Layout::RowMajor);
     } else {
       floats_from(tensor.data(), tensor.dtype(), tensor.numel(), staged.data_as<float>());
     }
@@ -61,7 +39,7 @@ void F32Staging::finish() {
   for (const auto& [staged, destination] : outputs_) {
     if (staged.layout() != destination.layout()) {
       std::vector<float> values(static_cast<std::size_t>(staged.numel()));
-      transpose(staged.data_as<float>(), values.data(), staged.shape(), false);
+      transpose_images(staged.data(), values.data(), staged.shape(), sizeof(float), Layout::ChannelsLast);
       floats_into(values.data(), staged.numel(), destination.data(), destination.dtype());
     } else {
       floats_into(staged.data_as<float>(), staged.numel(), destination.data(), destination.dtype());
