@@ -49,31 +49,27 @@ Bottleneck::Bottleneck(ModelState& state, const std::string& name, int in_channe
   }
 }
 
-OwnedTensor Bottleneck::make_activation(Backend& /*backend*/, const Shape& shape) const {
-  return state_->make_activation(shape);
-}
-
 void Bottleneck::forward(Backend& backend, const Tensor& x, BatchNormMode mode) {
-  c1_ = make_activation(backend, conv1_.output_shape(x.shape()));
-  a1_ = make_activation(backend, c1_.shape());
+  c1_ = state_->make_activation(conv1_.output_shape(x.shape()));
+  a1_ = state_->make_activation(c1_.shape());
   conv1_.forward(backend, x, c1_);
   bn1_.forward_relu(backend, c1_, Tensor(), a1_, mode, add_name_, relu_name_);
 
-  c2_ = make_activation(backend, conv2_.output_shape(a1_.shape()));
-  a2_ = make_activation(backend, c2_.shape());
+  c2_ = state_->make_activation(conv2_.output_shape(a1_.shape()));
+  a2_ = state_->make_activation(c2_.shape());
   conv2_.forward(backend, a1_, c2_);
   bn2_.forward_relu(backend, c2_, Tensor(), a2_, mode, add_name_, relu_name_);
 
   // The shortcut first, so that bn3 can add it and apply the last ReLU in the same op.
   OwnedTensor identity;
   if (downsample_conv_) {
-    cd_ = make_activation(backend, downsample_conv_->output_shape(x.shape()));
-    identity = make_activation(backend, cd_.shape());
+    cd_ = state_->make_activation(downsample_conv_->output_shape(x.shape()));
+    identity = state_->make_activation(cd_.shape());
     downsample_conv_->forward(backend, x, cd_);
     downsample_bn_->forward(backend, cd_, identity, mode);
   }
-  c3_ = make_activation(backend, conv3_.output_shape(a2_.shape()));
-  out_ = make_activation(backend, c3_.shape());
+  c3_ = state_->make_activation(conv3_.output_shape(a2_.shape()));
+  out_ = state_->make_activation(c3_.shape());
   conv3_.forward(backend, a2_, c3_);
   bn3_.forward_relu(backend, c3_, downsample_conv_ ? identity.tensor() : x, out_, mode, add_name_, relu_name_);
 }
@@ -85,19 +81,19 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
   // own to it; with a downsample, the shortcut's convolution adds its to conv1's.
   const bool fused = state_->fused_batch_norm_relu();
   const bool into_dx = fused && !downsample_conv_;
-  const OwnedTensor dsum_apart = into_dx ? OwnedTensor() : make_activation(backend, out_.shape());
+  const OwnedTensor dsum_apart = into_dx ? OwnedTensor() : state_->make_activation(out_.shape());
   const Tensor& dsum = into_dx ? dx : dsum_apart.tensor();
-  OwnedTensor dc = make_activation(backend, c3_.shape());
+  OwnedTensor dc = state_->make_activation(c3_.shape());
   bn3_.backward_relu(backend, c3_, out_, dout, dc, dsum, relu_name_);
-  OwnedTensor da = make_activation(backend, a2_.shape());
+  OwnedTensor da = state_->make_activation(a2_.shape());
   conv3_.backward(backend, a2_, dc, da);
 
-  dc = make_activation(backend, c2_.shape());
+  dc = state_->make_activation(c2_.shape());
   bn2_.backward_relu(backend, c2_, a2_, da, dc, Tensor(), relu_name_);
-  da = make_activation(backend, a1_.shape());
+  da = state_->make_activation(a1_.shape());
   conv2_.backward(backend, a1_, dc, da);
 
-  dc = make_activation(backend, c1_.shape());
+  dc = state_->make_activation(c1_.shape());
   bn1_.backward_relu(backend, c1_, a1_, da, dc, Tensor(), relu_name_);
   da = {};
   conv1_.backward(backend, x, dc, dx, /*accumulate_dx=*/into_dx);
@@ -105,12 +101,12 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
 
   LayerObserver* observer = state_->observer();
   if (downsample_conv_) {
-    const OwnedTensor dcd = make_activation(backend, cd_.shape());
+    const OwnedTensor dcd = state_->make_activation(cd_.shape());
     downsample_bn_->backward(backend, cd_, dsum, dcd);
     if (fused) {
       downsample_conv_->backward(backend, x, dcd, dx, /*accumulate_dx=*/true);
     } else {
-      const OwnedTensor dshortcut = make_activation(backend, x.shape());
+      const OwnedTensor dshortcut = state_->make_activation(x.shape());
       downsample_conv_->backward(backend, x, dcd, dshortcut);
       observed(observer, add_name_, Pass::Backward, [&] { backend.add(dx, dshortcut, dx); });
     }
@@ -121,10 +117,6 @@ void Bottleneck::backward(Backend& backend, const Tensor& x, const Tensor& dout,
   for (OwnedTensor* kept : {&c1_, &a1_, &c2_, &a2_, &c3_, &cd_, &out_}) *kept = {};
   for (BatchNorm2d* bn : {&bn1_, &bn2_, &bn3_}) bn->release_saved();
   if (downsample_bn_) downsample_bn_->release_saved();
-}
-
-OwnedTensor ResNet50::make_activation(Backend& /*backend*/, const Shape& shape) const {
-  return state_.make_activation(shape);
 }
 
 ResNet50::ResNet50(Backend& backend, int num_classes, DType compute_dtype, Layout layout)
@@ -180,17 +172,17 @@ const Tensor& ResNet50::forward(const Tensor& images, BatchNormMode mode) {
             dtype_name(compute_dtype()), "[N, 3, H, W], ", layout_name(layout()), " as the model");
   images_ = images;
   if (images.dtype() != compute_dtype()) {
-    rounded_images_ = make_activation(backend, images.shape());
+    rounded_images_ = state_.make_activation(images.shape());
     backend.cast(images, rounded_images_);
     images_ = rounded_images_;
   }
 
-  stem_conv_ = make_activation(backend, conv1_.output_shape(images.shape()));
-  stem_relu_ = make_activation(backend, stem_conv_.shape());
+  stem_conv_ = state_.make_activation(conv1_.output_shape(images.shape()));
+  stem_relu_ = state_.make_activation(stem_conv_.shape());
   conv1_.forward(backend, images_, stem_conv_);
   bn1_.forward_relu(backend, stem_conv_, Tensor(), stem_relu_, mode, std::string(), kRelu);
   LayerObserver* observer = state_.observer();
-  stem_pool_ = make_activation(backend, max_pool2d_output_shape(stem_relu_.shape(), Pool2dParams{}));
+  stem_pool_ = state_.make_activation(max_pool2d_output_shape(stem_relu_.shape(), Pool2dParams{}));
   observed(observer, kMaxPool, Pass::Forward,
            [&] { backend.max_pool2d_forward(stem_relu_, stem_pool_, Pool2dParams{}); });
 
@@ -199,9 +191,9 @@ const Tensor& ResNet50::forward(const Tensor& images, BatchNormMode mode) {
     block->forward(backend, *x, mode);
     x = &block->output();
   }
-  features_ = make_activation(backend, {x->dim(0), x->dim(1)});
+  features_ = state_.make_activation({x->dim(0), x->dim(1)});
   observed(observer, kAvgPool, Pass::Forward, [&] { backend.global_avg_pool_forward(*x, features_); });
-  logits_ = make_activation(backend, {x->dim(0), num_classes_});
+  logits_ = state_.make_activation({x->dim(0), num_classes_});
   fc_.forward(backend, features_, logits_);
   return logits_.tensor();
 }
@@ -211,25 +203,25 @@ void ResNet50::backward(const Tensor& dlogits) {
   R50_CHECK(logits_.tensor().defined() && stem_conv_.tensor().defined(),
             "ResNet50::backward called without a forward before it");
   const Tensor& last = blocks_.back()->output();
-  OwnedTensor dfeatures = make_activation(backend, features_.shape());
+  OwnedTensor dfeatures = state_.make_activation(features_.shape());
   fc_.backward(backend, features_, dlogits, dfeatures);
-  OwnedTensor dout = make_activation(backend, last.shape());
+  OwnedTensor dout = state_.make_activation(last.shape());
   LayerObserver* observer = state_.observer();
   observed(observer, kAvgPool, Pass::Backward, [&] { backend.global_avg_pool_backward(dfeatures, dout); });
   dfeatures = {};
 
   for (std::size_t index = blocks_.size(); index-- > 0;) {
     const Tensor& block_input = index > 0 ? blocks_[index - 1]->output() : stem_pool_.tensor();
-    OwnedTensor dx = make_activation(backend, block_input.shape());
+    OwnedTensor dx = state_.make_activation(block_input.shape());
     blocks_[index]->backward(backend, block_input, dout, dx);
     dout = std::move(dx);
   }
 
-  const OwnedTensor drelu = make_activation(backend, stem_relu_.shape());
+  const OwnedTensor drelu = state_.make_activation(stem_relu_.shape());
   observed(observer, kMaxPool, Pass::Backward,
            [&] { backend.max_pool2d_backward(stem_relu_, stem_pool_, dout, drelu, Pool2dParams{}); });
   dout = {};
-  const OwnedTensor dconv = make_activation(backend, stem_conv_.shape());
+  const OwnedTensor dconv = state_.make_activation(stem_conv_.shape());
   bn1_.backward_relu(backend, stem_conv_, stem_relu_, drelu, dconv, Tensor(), kRelu);
   conv1_.backward(backend, images_, dconv, Tensor());
 

@@ -26,8 +26,6 @@ class Bottleneck {
   int out_channels() const { return out_channels_; }
 
  private:
-  OwnedTensor make_activation(Backend& backend, const Shape& shape) const;
-
   const ModelState* state_;
   std::string relu_name_, add_name_;  // "layer1.0.relu", "layer1.0.add", for the observer
   int out_channels_;
@@ -101,8 +99,6 @@ class ResNet50 {
   std::vector<std::unique_ptr<Bottleneck>> blocks_;  // layer1.0 ... layer4.2
   Linear fc_;
   std::vector<Parameter*> parameters_;
-
-  OwnedTensor make_activation(Backend& backend, const Shape& shape) const;
 
   // Kept by forward for backward.
   Tensor images_;
