@@ -117,7 +117,7 @@ CudaBackend::~CudaBackend() {
   // Nothing here may throw: report and go on.
   if (stream_ && cudaStreamSynchronize(stream_) != cudaSuccess) cudaGetLastError();
   convolutions_.reset();
-  ones_.reset();
+  for (Ones& ones : ones_) ones.buffer.reset();
   if (cublas_) cublasDestroy(cublas_);
   cublas_workspace_.reset();
   if (copy_stream_ && cudaStreamSynchronize(copy_stream_) != cudaSuccess) cudaGetLastError();
@@ -135,13 +135,15 @@ std::unique_ptr<Backend::Timer> CudaBackend::make_timer(int marks) {
   return std::make_unique<EventTimer>(stream_, marks);
 }
 
-const float* CudaBackend::ones(std::int64_t count) {
-  if (count > ones_count_) {
-    ones_ = Buffer(*allocator_, static_cast<std::size_t>(count) * sizeof(float));
-    ones_count_ = count;
-    R50_CUDA_CHECK(kernels::fill(static_cast<float*>(ones_.data()), count, 1.0f, stream_));
+const void* CudaBackend::ones(std::int64_t count, DType dtype) {
+  const kernels::Storage storage = storage_of(dtype);
+  Ones& ones = ones_[static_cast<std::size_t>(storage)];
+  if (count > ones.count) {
+    ones.buffer = Buffer(*allocator_, static_cast<std::size_t>(count) * dtype_size(dtype));
+    ones.count = count;
+    R50_CUDA_CHECK(kernels::fill(ones.buffer.data(), storage, count, 1.0f, stream_));
   }
-  return static_cast<const float*>(ones_.data());
+  return ones.buffer.data();
 }
 
 void CudaBackend::copy_from_host(const Tensor& dst, const void* host) {
@@ -217,13 +219,18 @@ void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
   }
 }
 
-kernels::Storage storage_of(const Tensor& tensor) {
-  switch (tensor.dtype()) {
+kernels::Storage storage_of(DType dtype) {
+  switch (dtype) {
     case DType::F32: return kernels::Storage::F32;
     case DType::F16: return kernels::Storage::F16;
     case DType::BF16: return kernels::Storage::BF16;
-    default: R50_THROW("the CUDA kernels do not compute on ", tensor.str());
+    default: R50_THROW("the CUDA kernels do not compute on ", dtype_name(dtype), " elements");
   }
+}
+
+kernels::Storage storage_of(const Tensor& tensor) {
+  R50_CHECK(is_floating(tensor.dtype()), "the CUDA kernels do not compute on ", tensor.str());
+  return storage_of(tensor.dtype());
 }
 
 void CudaBackend::fill(const Tensor& dst, float value) {

@@ -1,6 +1,7 @@
 // defines: CudaBackend
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +17,9 @@
 
 namespace r50 {
 
-// How the kernels see a floating tensor's elements (kernels::Storage); throws for other dtypes.
+// How the kernels see a floating dtype's or tensor's elements (kernels::Storage); throws for
+// other dtypes.
+kernels::Storage storage_of(DType dtype);
 kernels::Storage storage_of(const Tensor& tensor);
 // How the kernels see a 4-D tensor's memory order (kernels::Order).
 inline kernels::Order order_of(const Tensor& tensor) {
@@ -127,8 +130,9 @@ class CudaBackend final : public Backend {
                         const std::array<float, 3>& std) override;
 
  private:
-  // A device vector of `count` ones, for the bias broadcast and the bias gradient as GEMMs; grows.
-  const float* ones(std::int64_t count);
+  // A device vector of `count` ones of `dtype` (F32, F16 or BF16), for the bias broadcast and the
+  // bias gradient as GEMMs, which take both factors in one dtype; kept and grown per dtype.
+  const void* ones(std::int64_t count, DType dtype);
   // Scratch for batch norm's split reductions over x (kernels::batch_norm_scratch_bytes); may be empty.
   Buffer batch_norm_scratch(const Tensor& x);
   // Throws, naming `what`, while a capture is under way: it would wait for the device.
@@ -145,8 +149,11 @@ class CudaBackend final : public Backend {
   cudaStream_t copy_stream_ = nullptr;  // uploads of input batches, beside the compute
   cublasHandle_t cublas_ = nullptr;
   Buffer cublas_workspace_;
-  Buffer ones_;
-  std::int64_t ones_count_ = 0;
+  struct Ones {
+    Buffer buffer;
+    std::int64_t count = 0;
+  };
+  std::array<Ones, 3> ones_;  // indexed by kernels::Storage
   std::vector<kernels::SgdTensor> sgd_tensors_;  // sgd_step_all's table, reused from step to step
   std::unique_ptr<CudnnConvolutions> convolutions_;
   bool capturing_ = false;

@@ -6,9 +6,8 @@
 // and the bias enters as a rank-1 product with a vector of ones, its gradient as dyᵀ·ones.
 // F32 goes to cublasSgemm and cublasSgemv with cuBLAS's default math: fp32 stays fp32 unless a
 // precision mode asks otherwise. F16 and BF16 go to cublasGemmEx with fp32 sums (tensor cores),
-// each output rounded once; their ones vector is scratch in the same dtype, since cuBLAS takes
-// both factors of a product in one type.
-#include "memory/buffer.h"
+// each output rounded once; their ones vector is in the same dtype, since cuBLAS takes both
+// factors of a product in one type.
 #include "ops/cuda/cublas_check.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/op_checks.h"
@@ -47,17 +46,8 @@ void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor&
             OUT = as_int(w.dim(0), "outputs");
   if (N == 0 || OUT == 0) return;
   const DType dtype = x.dtype();
-  OwnedTensor half_ones;
-  const void* ones_n = nullptr;
-  if (dtype == DType::F32) {
-    ones_n = ones(N);
-  } else {
-    half_ones = OwnedTensor(*allocator_, {N}, dtype, device());
-    fill(half_ones, 1.0f);
-    ones_n = half_ones.tensor().data();
-  }
   // yᵀ = b·onesᵀ, then yᵀ += w·xᵀ.
-  gemm(cublas_, dtype, CUBLAS_OP_N, CUBLAS_OP_N, OUT, N, 1, b.data(), OUT, ones_n, 1, 0.0f,
+  gemm(cublas_, dtype, CUBLAS_OP_N, CUBLAS_OP_N, OUT, N, 1, b.data(), OUT, ones(N, dtype), 1, 0.0f,
        y.data(), OUT);
   if (IN == 0) return;
   gemm(cublas_, dtype, CUBLAS_OP_T, CUBLAS_OP_N, OUT, N, IN, w.data(), IN, x.data(), IN, 1.0f,
@@ -88,14 +78,12 @@ void CudaBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor
   if (dtype == DType::F32) {
     const float one = 1.0f, zero = 0.0f;
     R50_CUBLAS_CHECK(cublasSgemv(cublas_, CUBLAS_OP_N, OUT, N, &one, dy.data_as<float>(), OUT,
-                                 ones(N), 1, &zero, db.data_as<float>(), 1));
+                                 static_cast<const float*>(ones(N, dtype)), 1, &zero, db.data_as<float>(), 1));
     return;
   }
   // db [OUT, 1] = dyᵀ [OUT, N]·ones [N, 1]: cuBLAS has no half-precision gemv.
-  const OwnedTensor half_ones(*allocator_, {N}, dtype, device());
-  fill(half_ones, 1.0f);
-  gemm(cublas_, dtype, CUBLAS_OP_N, CUBLAS_OP_N, OUT, 1, N, dy.data(), OUT,
-       half_ones.tensor().data(), N, 0.0f, db.data(), OUT);
+  gemm(cublas_, dtype, CUBLAS_OP_N, CUBLAS_OP_N, OUT, 1, N, dy.data(), OUT, ones(N, dtype), N, 0.0f,
+       db.data(), OUT);
 }
 
 }  // namespace r50
