@@ -124,48 +124,27 @@ memcheck() { kernel_tests_under --tool memcheck --leak-check full; }
 racecheck() { kernel_tests_under --tool racecheck; }
 initcheck() { kernel_tests_under --tool initcheck; }
 
-bench() {
-  "$build/bench/bench_resnet50" --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
-    --profile-layers --out "$out/bench_resnet50.json"
+# bench_resnet50 on the GPU at batch 64, 224x224, 5 warm-up and 20 measured steps, with the
+# arguments given, its results in OUTDIR/NAME.json: run_bench NAME ARGUMENTS...
+run_bench() {
+  local name=$1
+  shift
+  "$build/bench/bench_resnet50" --device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20 "$@" \
+    --out "$out/$name.json"
 }
 
-bench_tf32() {
-  "$build/bench/bench_resnet50" --device cuda --precision tf32 --batch-size 64 --image-size 224 --warmup 5 \
-    --steps 20 --out "$out/bench_resnet50_tf32.json"
-}
-
+bench() { run_bench bench_resnet50 --profile-layers; }
+bench_tf32() { run_bench bench_resnet50_tf32 --precision tf32; }
 # The same, the training step captured once as a CUDA graph and replayed: what launch overhead costs.
-bench_tf32_graph() {
-  "$build/bench/bench_resnet50" --device cuda --precision tf32 --cuda-graph --batch-size 64 --image-size 224 \
-    --warmup 5 --steps 20 --out "$out/bench_resnet50_tf32_graph.json"
-}
-
+bench_tf32_graph() { run_bench bench_resnet50_tf32_graph --precision tf32 --cuda-graph; }
 # The same with batch norm, the residual sum and ReLU as separate kernels: what the fused ones save.
-bench_tf32_unfused() {
-  "$build/bench/bench_resnet50" --device cuda --precision tf32 --unfused --batch-size 64 --image-size 224 \
-    --warmup 5 --steps 20 --out "$out/bench_resnet50_tf32_unfused.json"
-}
-
+bench_tf32_unfused() { run_bench bench_resnet50_tf32_unfused --precision tf32 --unfused; }
 # Mixed precision: half-precision activations from fp32 master weights (fp16 with loss scaling).
-bench_bf16() {
-  "$build/bench/bench_resnet50" --device cuda --precision bf16 --batch-size 64 --image-size 224 --warmup 5 \
-    --steps 20 --out "$out/bench_resnet50_bf16.json"
-}
-bench_fp16() {
-  "$build/bench/bench_resnet50" --device cuda --precision fp16 --batch-size 64 --image-size 224 --warmup 5 \
-    --steps 20 --out "$out/bench_resnet50_fp16.json"
-}
-
+bench_bf16() { run_bench bench_resnet50_bf16 --precision bf16; }
+bench_fp16() { run_bench bench_resnet50_fp16 --precision fp16; }
 # Channels-last activations, the layout PyTorch's fastest peer runs.
-bench_tf32_channels_last() {
-  "$build/bench/bench_resnet50" --device cuda --precision tf32 --channels-last --batch-size 64 --image-size 224 \
-    --warmup 5 --steps 20 --out "$out/bench_resnet50_tf32_channels_last.json"
-}
-bench_bf16_channels_last() {
-  "$build/bench/bench_resnet50" --device cuda --precision bf16 --channels-last --batch-size 64 --image-size 224 \
-    --warmup 5 --steps 20 --out "$out/bench_resnet50_bf16_channels_last.json"
-}
-
+bench_tf32_channels_last() { run_bench bench_resnet50_tf32_channels_last --precision tf32 --channels-last; }
+bench_bf16_channels_last() { run_bench bench_resnet50_bf16_channels_last --precision bf16 --channels-last; }
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
@@ -174,17 +153,11 @@ bench_food101() {
   local photo=/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg
   [[ -f $photo ]] || photo=.deps/photos/grace_hopper.jpg
   "$build/src/make_food101_fixture" --out "$build/food101_fixture" --classes 10 --images 64 --source "$photo" &&
-    "$build/bench/bench_resnet50" --device cuda --dataset food101 --data-dir "$build/food101_fixture" \
-      --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
-      --out "$out/bench_food101.json"
+    run_bench bench_food101 --dataset food101 --data-dir "$build/food101_fixture"
 }
 
 # The same in tf32, which needs the loader to deliver some 2,000 images/s on an H100.
-bench_food101_tf32() {
-  "$build/bench/bench_resnet50" --device cuda --precision tf32 --dataset food101 \
-    --data-dir "$build/food101_fixture" --batch-size 64 --image-size 224 --warmup 5 --steps 20 \
-    --out "$out/bench_food101_tf32.json"
-}
+bench_food101_tf32() { run_bench bench_food101_tf32 --precision tf32 --dataset food101 --data-dir "$build/food101_fixture"; }
 
 peer() {
   local common=(--device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20)
@@ -245,9 +218,9 @@ EOF
 }
 
 export build out cmake_options_text="${cmake_options[*]}"
-export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck bench bench_tf32 \
-  bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_tf32_channels_last bench_bf16_channels_last bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer \
-  ratios
+export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck run_bench bench bench_tf32 \
+  bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_tf32_channels_last bench_bf16_channels_last \
+  bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
