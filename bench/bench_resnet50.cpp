@@ -171,12 +171,6 @@ int main(int argc, char** argv) {
                  "so there is no graph to capture\n";
     return 1;
   }
-  if (options.cuda_graph && options.precision == "fp16") {
-    std::cerr << "error: --cuda-graph with --precision fp16: dynamic loss scaling reads each step's overflow test "
-                 "back on the host, which a captured graph cannot; bf16 needs no loss scaling and runs with "
-                 "--cuda-graph\n";
-    return 1;
-  }
   if (options.eval && options.dataset != "food101") {
     std::cerr << "error: --eval needs --dataset food101: it measures top-1 accuracy on Food-101's test split, "
                  "and synthetic data has none\n";

@@ -165,6 +165,7 @@ class LayerTrace final : public Backend {
                                       float loss_grad) override {
     inner_.softmax_cross_entropy_backward(probs, labels, dlogits, loss_grad);
   }
+  using Backend::softmax_cross_entropy_backward;
   void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdParams& params,
                 bool first_step) override {
     inner_.sgd_step(param, grad, momentum_buffer, params, first_step);

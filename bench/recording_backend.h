@@ -113,6 +113,7 @@ class RecordingBackend final : public Backend {
                                      const Tensor& probs, const Tensor& loss) override;
   void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
                                       const Tensor& dlogits, float loss_grad) override;
+  using Backend::softmax_cross_entropy_backward;  // loss_grad on the device: Backend's, through the above
 
   void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                 const SgdParams& params, bool first_step) override;

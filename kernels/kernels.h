@@ -159,10 +159,12 @@ cudaError_t softmax_cross_entropy_forward(const void* logits, const std::int32_t
                                           Storage logits_storage, int n, int k,
                                           cudaStream_t stream);
 // Backward: dlogits = (loss_grad / n)·(probs - onehot(label)) in float, rounded once to
-// `dlogits_storage`; a label outside [0, k) gives NaN.
+// `dlogits_storage`; a label outside [0, k) gives NaN. Where device_loss_grad is not null, the
+// float it points to is loss_grad instead (fp16's loss scale on the device).
 cudaError_t softmax_cross_entropy_backward(const float* probs, const std::int32_t* labels,
                                            void* dlogits, Storage dlogits_storage, int n, int k,
-                                           float loss_grad, cudaStream_t stream);
+                                           float loss_grad, const float* device_loss_grad,
+                                           cudaStream_t stream);
 
 // sgd.cu: torch.optim.SGD's update in torch's order, element by element, on float param and
 // momentum_buffer with grad in `grad_storage`:
@@ -172,9 +174,18 @@ cudaError_t softmax_cross_entropy_backward(const float* probs, const std::int32_
 //   param -= lr·g.
 // With momentum 0, momentum_buffer is not touched (may be null). With grad_scale 1 the result is
 // bit for bit the unscaled update's.
+//
+// fp16's loss scale on the device (sgd_step_all only; both null: none): loss_scale_state is F32
+// {scale, clean steps, skipped steps, updates applied} (the kState* slots) and
+// found_non_finite the step's overflow flag. Where *found_non_finite is nonzero nothing is
+// updated; else grad_scale is 1 / scale and every tensor's first_step is (updates applied == 0).
+// The state's slots, as LossScaleSlot's (asserted in src/ops/cuda/sgd.cpp).
+constexpr int kStateScale = 0, kStateCleanSteps = 1, kStateSkippedSteps = 2, kStateUpdatesApplied = 3;
 struct SgdUpdate {
   float lr, momentum, weight_decay, dampening, grad_scale;
   bool nesterov;
+  const float* loss_scale_state = nullptr;
+  const float* found_non_finite = nullptr;
 };
 cudaError_t sgd_step(float* param, const void* grad, float* momentum_buffer, Storage grad_storage,
                      std::int64_t count, const SgdUpdate& update, bool first_step,
@@ -201,5 +212,13 @@ cudaError_t sgd_step_all(const SgdTensor* tensors, int count, const SgdUpdate& u
 // 695 tensors where runtime and driver take 32,764 bytes of kernel parameters (CUDA 12.1 and
 // newer, compute capability 7.0 and newer), else 85 in 4,096 bytes.
 int sgd_tensors_per_launch();
+
+// loss_scale.cu: after sgd_step_all with the same state, torch's _amp_update_scale_ on state
+// (SgdUpdate's loss_scale_state): where *found_non_finite is nonzero, scale ·= backoff_factor,
+// clean steps = 0 and skipped steps += 1; else updates applied += 1 and clean steps += 1, and at
+// growth_interval clean steps scale ·= growth_factor (where that stays finite) and clean steps = 0.
+// One thread.
+cudaError_t update_loss_scale(float* state, const float* found_non_finite, float growth_factor,
+                              float backoff_factor, int growth_interval, cudaStream_t stream);
 
 }  // namespace r50::kernels

@@ -22,6 +22,8 @@ struct SgdCoefficients {
   float lr, momentum, weight_decay, keep;  // keep = 1 - dampening, rounded once as on the CPU
   float grad_scale;
   bool use_momentum, nesterov;
+  const float* loss_scale_state;  // null: none (SgdUpdate)
+  const float* found_non_finite;
 };
 
 SgdCoefficients coefficients(const SgdUpdate& update) {
@@ -33,6 +35,8 @@ SgdCoefficients coefficients(const SgdUpdate& update) {
   k.grad_scale = update.grad_scale;
   k.use_momentum = update.momentum != 0.0f;
   k.nesterov = update.nesterov;
+  k.loss_scale_state = update.loss_scale_state;
+  k.found_non_finite = update.found_non_finite;
   return k;
 }
 
@@ -92,10 +96,19 @@ struct SgdTable {
 // cover the rest.
 constexpr int capacity_for(std::size_t bytes) { return static_cast<int>((bytes - 64) / 47); }
 
-// Block b of the grid updates chunk b - first_block[t] of tensor t, the tensor that owns it.
+// Block b of the grid updates chunk b - first_block[t] of tensor t, the tensor that owns it. Under
+// a loss scale on the device, every block reads the step's verdict and the scale itself: a skipped
+// step costs one read per block.
 template <int kCapacity>
 __global__ void sgd_step_all_kernel(const SgdTable<kCapacity> table, SgdCoefficients k) {
+  bool first_step = false;
+  if (k.loss_scale_state) {
+    if (*k.found_non_finite != 0.0f) return;
+    k.grad_scale = 1.0f / k.loss_scale_state[kStateScale];
+    first_step = k.loss_scale_state[kStateUpdatesApplied] == 0.0f;
+  }
   const int t = block_owner(table.first_block, table.tensors);
+  if (!k.loss_scale_state) first_step = table.first_step[t];
   const long long begin = (static_cast<int>(blockIdx.x) - table.first_block[t]) * kSgdChunk;
   const long long end = min(begin + kSgdChunk, table.count[t]);
   const Storage grad_storage = static_cast<Storage>(table.grad_storage[t]);
@@ -103,7 +116,7 @@ __global__ void sgd_step_all_kernel(const SgdTable<kCapacity> table, SgdCoeffici
   void* const compute_copy = table.compute_copy[t];
   for (long long i = begin + threadIdx.x; i < end; i += blockDim.x) {
     const float updated = sgd_element(table.param[t], table.grad[t], grad_storage,
-                                      table.momentum_buffer[t], i, k, table.first_step[t]);
+                                      table.momentum_buffer[t], i, k, first_step);
     if (compute_copy) store_float(compute_copy, compute_storage, i, updated);
   }
 }

@@ -80,7 +80,10 @@ template <typename T>
 __global__ void softmax_cross_entropy_backward_kernel(const float* __restrict__ probs,
                                                       const std::int32_t* __restrict__ labels,
                                                       T* __restrict__ dlogits, long long total,
-                                                      int k, float scale) {
+                                                      int k, float scale, const float* loss_grad, int n) {
+  // The loss's gradient read on the device: divided by n in double and rounded once, as the host
+  // computes `scale` for one passed by value.
+  if (loss_grad) scale = static_cast<float>(static_cast<double>(*loss_grad) / static_cast<double>(n));
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
        i += (long long)gridDim.x * blockDim.x) {
     const long long row = i / k;  // i = row·k + class
@@ -110,14 +113,15 @@ cudaError_t softmax_cross_entropy_forward(const void* logits, const std::int32_t
 
 cudaError_t softmax_cross_entropy_backward(const float* probs, const std::int32_t* labels,
                                            void* dlogits, Storage dlogits_storage, int n, int k,
-                                           float loss_grad, cudaStream_t stream) {
+                                           float loss_grad, const float* device_loss_grad,
+                                           cudaStream_t stream) {
   if (n <= 0 || k <= 0) return cudaSuccess;
   const float scale = static_cast<float>(static_cast<double>(loss_grad) / static_cast<double>(n));
   const long long total = static_cast<long long>(n) * k;
   return with_element_type(dlogits_storage, [&](auto zero) {
     using T = decltype(zero);
     softmax_cross_entropy_backward_kernel<<<grid_blocks(total), kThreads, 0, stream>>>(
-        probs, labels, static_cast<T*>(dlogits), total, k, scale);
+        probs, labels, static_cast<T*>(dlogits), total, k, scale, device_loss_grad, n);
     return cudaGetLastError();
   });
 }

@@ -21,7 +21,9 @@ struct Parameter {
   OwnedTensor value;
   OwnedTensor grad;
   OwnedTensor momentum;
-  bool momentum_initialized = false;  // torch.optim.SGD starts the buffer at the first gradient
+  // torch.optim.SGD starts the buffer at the first gradient; under fp16's loss scale the device
+  // counts the updates, and this says only that TrainStep has handed the count to it.
+  bool momentum_initialized = false;
   OwnedTensor compute_copy;           // mixed precision only
   bool has_compute_copy = false;
 

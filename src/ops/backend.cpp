@@ -84,6 +84,48 @@ void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdPara
   }
 }
 
+void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
+                           const DeviceLossScale& loss_scale) {
+  check_device_loss_scale(loss_scale, "sgd_step_all", device());
+  R50_CHECK(params.grad_scale == 1.0f, "sgd_step_all: the loss scale on the device sets the gradients' scale, but "
+            "grad_scale is ", params.grad_scale);
+  for (const SgdTensors& entry : tensors) check_sgd_tensors(entry, params, device());
+  if (to_floats(*this, loss_scale.found)[0] != 0.0f) return;
+  const std::vector<float> state = to_floats(*this, loss_scale.state);
+  SgdParams unscaled = params;
+  unscaled.grad_scale = 1.0f / state[kLossScale];
+  std::vector<SgdTensors> entries = tensors;
+  for (SgdTensors& entry : entries) entry.first_step = state[kUpdatesApplied] == 0.0f;
+  sgd_step_all(entries, unscaled);
+}
+
+// GradScaler's _amp_update_scale_, term for term; the CUDA kernel (kernels/loss_scale.cu) is its twin.
+void Backend::update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params) {
+  check_device_loss_scale(loss_scale, "update_loss_scale", device());
+  check_loss_scale_params(params);
+  std::vector<float> state = to_floats(*this, loss_scale.state);
+  if (to_floats(*this, loss_scale.found)[0] != 0.0f) {
+    state[kLossScale] *= params.backoff_factor;
+    state[kCleanSteps] = 0.0f;
+    state[kSkippedSteps] += 1.0f;
+  } else {
+    state[kUpdatesApplied] += 1.0f;
+    state[kCleanSteps] += 1.0f;
+    if (state[kCleanSteps] == static_cast<float>(params.growth_interval)) {
+      const float grown = state[kLossScale] * params.growth_factor;
+      if (std::isfinite(grown)) state[kLossScale] = grown;
+      state[kCleanSteps] = 0.0f;
+    }
+  }
+  from_floats(*this, state, loss_scale.state);
+}
+
+void Backend::softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, const Tensor& dlogits,
+                                             const Tensor& loss_grad) {
+  check_loss_grad(loss_grad, device());
+  softmax_cross_entropy_backward(probs, labels, dlogits, to_floats(*this, loss_grad)[0]);
+}
+
 void Backend::cast(const Tensor& src, const Tensor& dst, float scale) {
   check_cast(src, dst, device());
   std::vector<float> values = to_floats(*this, src);

@@ -1,4 +1,5 @@
-// defines: Conv2dParams, Pool2dParams, BatchNormParams, SgdParams, SgdTensors, Backend,
+// defines: Conv2dParams, Pool2dParams, BatchNormParams, SgdParams, SgdTensors, LossScaleParams,
+//          LossScaleSlot, DeviceLossScale, Backend,
 //          make_cpu_backend, CudaBackendOptions, make_cuda_backend
 #pragma once
 
@@ -61,6 +62,31 @@ struct SgdTensors {
   Tensor momentum_buffer;  // unused with momentum 0
   bool first_step = false;
   Tensor compute_copy;     // undefined: none
+};
+
+// torch.amp.GradScaler's dynamic loss scaling, with its defaults: fp16 gradients below about 6e-8
+// flush to zero, and scaling the loss scales every gradient up out of that range.
+struct LossScaleParams {
+  float initial = 65536.0f;
+  float growth_factor = 2.0f;
+  float backoff_factor = 0.5f;
+  int growth_interval = 2000;
+};
+
+// fp16's loss scale where the device keeps it, as GradScaler keeps its scale and growth tracker
+// on the device, so that a training step reads nothing back and a CUDA graph can record it.
+// `state` is F32 [kLossScaleSlots], indexed by LossScaleSlot; `found` is the step's
+// find_non_finite flag, F32 [1]. Counts are exact up to 2^24.
+enum LossScaleSlot : int {
+  kLossScale = 0,       // what the loss's gradient starts at
+  kCleanSteps = 1,      // steps in a row whose gradients were finite (GradScaler's growth tracker)
+  kSkippedSteps = 2,    // steps whose gradients overflowed, so that they updated nothing
+  kUpdatesApplied = 3,  // SGD updates since the momentum buffers were last started
+  kLossScaleSlots = 4,
+};
+struct DeviceLossScale {
+  Tensor state;
+  Tensor found;
 };
 
 // ImageNet statistics of RGB values in [0, 1], as torchvision normalises them.
@@ -243,6 +269,10 @@ class Backend {
                                              const Tensor& probs, const Tensor& loss) = 0;
   virtual void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
                                               const Tensor& dlogits, float loss_grad) = 0;
+  // The same with loss_grad read on the device, F32 [1] (the loss scale's slot of a
+  // DeviceLossScale's state). The default reads it back and calls the one above.
+  virtual void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
+                                              const Tensor& dlogits, const Tensor& loss_grad);
 
   // One torch.optim.SGD step on param in place: g = grad_scale grad + weight_decay param; buf = g
   // on the first step (first_step), else momentum buf + (1 - dampening) g; param -= lr (nesterov
@@ -256,6 +286,19 @@ class Backend {
   // is updated; entries must not share memory. An entry's compute_copy, where defined, is then
   // cast(param, compute_copy). The default calls sgd_step and cast entry by entry.
   virtual void sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params);
+  // sgd_step_all under fp16's loss scale on the device: where loss_scale.found is nonzero it
+  // updates nothing; else it reads every gradient times 1 / the loss scale (params.grad_scale must
+  // be 1), and an entry's first step is the first update of the run, where kUpdatesApplied is 0
+  // (the entries' own first_step is not read; update_loss_scale counts the updates). The default
+  // reads the two values back and calls the one above.
+  virtual void sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
+                            const DeviceLossScale& loss_scale);
+  // After sgd_step_all with the same loss_scale, GradScaler's update: if `found` is nonzero the
+  // step is counted as skipped, the scale is multiplied by backoff_factor and the clean steps
+  // restart from 0; else the update is counted, and the growth_interval-th clean step in a row
+  // multiplies the scale by growth_factor (where that stays finite) and restarts the count. The
+  // default reads the state back, updates it on the host and writes it again.
+  virtual void update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params);
 
   // images U8 [N, H, W, 3] (RGB, as decoded) -> y [N, 3, H, W] = (images / 255 - mean) / std,
   // y in any floating dtype.

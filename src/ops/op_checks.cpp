@@ -313,6 +313,10 @@ void check_softmax_cross_entropy_backward(const Tensor& probs, const Tensor& lab
   check_tensor(labels, op, "labels", DType::I32, {probs.dim(0)}, device);
 }
 
+void check_loss_grad(const Tensor& loss_grad, Device device) {
+  check_tensor(loss_grad, "softmax_cross_entropy_backward", "loss_grad", DType::F32, {1}, device);
+}
+
 void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                     const SgdParams& params, Device device) {
   const char* op = "sgd_step";
@@ -337,6 +341,19 @@ void check_sgd_tensors(const SgdTensors& tensors, const SgdParams& params, Devic
                 copy.layout() == tensors.param.layout(),
             "sgd_step: compute_copy is ", copy.str(), " but expected F16 or BF16 of param's shape and layout, ",
             tensors.param.str());
+}
+
+void check_device_loss_scale(const DeviceLossScale& loss_scale, const char* op, Device device) {
+  check_tensor(loss_scale.state, op, "loss_scale.state", DType::F32, {kLossScaleSlots}, device);
+  check_tensor(loss_scale.found, op, "loss_scale.found", DType::F32, {1}, device);
+}
+
+void check_loss_scale_params(const LossScaleParams& params) {
+  R50_CHECK(params.initial > 0.0f && params.growth_factor > 1.0f && params.backoff_factor > 0.0f &&
+                params.backoff_factor < 1.0f && params.growth_interval > 0 && params.growth_interval <= (1 << 24),
+            "loss scaling needs a positive initial scale, growth above 1, backoff in (0, 1) and an interval "
+            "from 1 to 2^24, got ",
+            params.initial, ", ", params.growth_factor, ", ", params.backoff_factor, ", ", params.growth_interval);
 }
 
 void check_normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& std,

@@ -7,7 +7,8 @@
 //          check_batch_norm_backward_inference, check_relu_forward, check_relu_backward, check_add,
 //          check_max_pool2d_forward, check_max_pool2d_backward, check_global_avg_pool_forward,
 //          check_global_avg_pool_backward, check_softmax_cross_entropy_forward,
-//          check_softmax_cross_entropy_backward, check_sgd_step, check_normalize_images
+//          check_softmax_cross_entropy_backward, check_loss_grad, check_sgd_step,
+//          check_device_loss_scale, check_loss_scale_params, check_normalize_images
 //
 // What every backend checks before an op runs, one function per op of Backend (backend.h), so
 // that both backends refuse the same arguments with the same message: the op, the argument, what
@@ -91,10 +92,17 @@ void check_softmax_cross_entropy_forward(const Tensor& logits, const Tensor& lab
 void check_softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
                                           const Tensor& dlogits, Device device);
 
+// softmax_cross_entropy_backward's loss_grad read on the device: F32 [1].
+void check_loss_grad(const Tensor& loss_grad, Device device);
 void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                     const SgdParams& params, Device device);
 // check_sgd_step's checks on an entry of sgd_step_all, and its compute copy's.
 void check_sgd_tensors(const SgdTensors& tensors, const SgdParams& params, Device device);
+// A DeviceLossScale's state F32 [kLossScaleSlots] and found F32 [1], for `op`.
+void check_device_loss_scale(const DeviceLossScale& loss_scale, const char* op, Device device);
+// Parameters under which the scale can work: a positive initial scale, growth above 1, backoff in
+// (0, 1), and an interval from 1 to 2^24 (the state counts in F32).
+void check_loss_scale_params(const LossScaleParams& params);
 
 void check_normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& std,
                             Device device);

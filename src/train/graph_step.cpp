@@ -8,8 +8,6 @@ GraphTrainStep::GraphTrainStep(TrainStep& step) : step_(step) {
   Backend& backend = step.model().backend();
   R50_CHECK(backend.can_capture(), "CUDA graphs need the CUDA backend; the ", backend.name(),
             " backend runs its ops as they are called");
-  R50_CHECK(!step.scales_loss(), "CUDA graphs and fp16's dynamic loss scaling do not go together yet: each step "
-            "reads its overflow test back on the host, which a graph cannot; bf16 needs no loss scaling");
 }
 
 bool GraphTrainStep::fits(const Tensor& images, const Tensor& labels) const {

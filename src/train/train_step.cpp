@@ -1,5 +1,9 @@
 #include "train/train_step.h"
 
+#include <array>
+
+#include "ops/op_checks.h"
+
 namespace r50 {
 namespace {
 
@@ -13,8 +17,14 @@ TrainStep::TrainStep(ResNet50& model, const SgdParams& sgd, const LossScaleParam
       sgd_(sgd),
       loss_(model.backend().allocator(), {1}, DType::F32, model.backend().device()) {
   if (model.compute_dtype() != DType::F16) return;
-  loss_scale_.emplace(loss_scale);
-  found_non_finite_ = OwnedTensor(model.backend().allocator(), {1}, DType::F32, model.backend().device());
+  check_loss_scale_params(loss_scale);
+  Backend& backend = model.backend();
+  scales_loss_ = true;
+  loss_scale_params_ = loss_scale;
+  loss_scale_state_ = OwnedTensor(backend.allocator(), {kLossScaleSlots}, DType::F32, backend.device());
+  const std::array<float, kLossScaleSlots> state = {loss_scale.initial, 0.0f, 0.0f, 0.0f};
+  backend.copy_from_host(loss_scale_state_, state.data());
+  found_non_finite_ = OwnedTensor(backend.allocator(), {1}, DType::F32, backend.device());
   for (const Parameter* parameter : model.parameters()) gradients_.push_back(parameter->grad);
 }
 
@@ -30,14 +40,20 @@ void TrainStep::forward_backward(const Tensor& images, const Tensor& labels, Bat
   observed(observer, kLoss, Pass::Forward,
            [&] { backend.softmax_cross_entropy_forward(*logits_, labels, probs_, loss_); });
   if (timer) timer->forward_done();
-  observed(observer, kLoss, Pass::Backward,
-           [&] { backend.softmax_cross_entropy_backward(probs_, labels, dlogits_, loss_scale()); });
+  observed(observer, kLoss, Pass::Backward, [&] {
+    if (scales_loss_) {
+      const Tensor scale = loss_scale_state_.tensor().slice(kLossScale, kLossScale + 1);
+      backend.softmax_cross_entropy_backward(probs_, labels, dlogits_, scale);
+    } else {
+      backend.softmax_cross_entropy_backward(probs_, labels, dlogits_, 1.0f);
+    }
+  });
   model_.backward(dlogits_);
   if (timer) timer->backward_done();
 }
 
 bool TrainStep::gradients_overflowed() {
-  R50_CHECK(loss_scale_, "TrainStep: the overflow test belongs to fp16's loss scaling, which this step has not");
+  R50_CHECK(scales_loss_, "TrainStep: the overflow test belongs to fp16's loss scaling, which this step has not");
   Backend& backend = model_.backend();
   backend.fill(found_non_finite_, 0.0f);
   backend.find_non_finite(gradients_, found_non_finite_);
@@ -46,30 +62,32 @@ bool TrainStep::gradients_overflowed() {
   return found != 0.0f;
 }
 
-bool TrainStep::apply_sgd() {
+void TrainStep::apply_sgd() {
   Backend& backend = model_.backend();
-  bool updated = true;
   observed(model_.observer(), kOptimizer, Pass::Backward, [&] {
-    if (loss_scale_) {
-      const bool overflow = gradients_overflowed();
-      const float scale = loss_scale_->scale();
-      loss_scale_->update(overflow);
-      if (overflow) {
-        updated = false;
-        return;
-      }
-      sgd_.grad_scale = 1.0f / scale;
-    }
+    bool momentum_restarts = false;
     sgd_tensors_.clear();
     for (const Parameter* parameter : model_.parameters()) {
+      momentum_restarts = momentum_restarts || !parameter->momentum_initialized;
       sgd_tensors_.push_back({parameter->value, parameter->grad, parameter->momentum,
                               !parameter->momentum_initialized,
                               parameter->has_compute_copy ? parameter->compute_copy.tensor() : Tensor()});
     }
-    backend.sgd_step_all(sgd_tensors_, sgd_);
+    if (!scales_loss_) {
+      backend.sgd_step_all(sgd_tensors_, sgd_);
+    } else {
+      // init and load_state_dict restart every parameter's momentum together: the next update
+      // that happens is the first.
+      const Tensor& state = loss_scale_state_.tensor();
+      if (momentum_restarts) backend.fill(state.slice(kUpdatesApplied, kUpdatesApplied + 1), 0.0f);
+      backend.fill(found_non_finite_, 0.0f);
+      backend.find_non_finite(gradients_, found_non_finite_);
+      const DeviceLossScale loss_scale{state, found_non_finite_};
+      backend.sgd_step_all(sgd_tensors_, sgd_, loss_scale);
+      backend.update_loss_scale(loss_scale, loss_scale_params_);
+    }
     for (Parameter* parameter : model_.parameters()) parameter->momentum_initialized = true;
   });
-  return updated;
 }
 
 void TrainStep::run(const Tensor& images, const Tensor& labels, StepTimer* timer) {
@@ -83,6 +101,20 @@ float TrainStep::loss() const {
   float value = 0.0f;
   model_.backend().copy_to_host(&value, loss_);
   return value;
+}
+
+float TrainStep::loss_scale() const {
+  if (!scales_loss_) return 1.0f;
+  float value = 0.0f;
+  model_.backend().copy_to_host(&value, loss_scale_state_.tensor().slice(kLossScale, kLossScale + 1));
+  return value;
+}
+
+std::int64_t TrainStep::skipped_steps() const {
+  if (!scales_loss_) return 0;
+  float value = 0.0f;
+  model_.backend().copy_to_host(&value, loss_scale_state_.tensor().slice(kSkippedSteps, kSkippedSteps + 1));
+  return static_cast<std::int64_t>(value);
 }
 
 }  // namespace r50

@@ -195,7 +195,14 @@ Outputs softmax_cross_entropy_forward(const ClassShape& s, Backend& backend) {
           {"loss", stage.read(loss), tolerance.loss}};
 }
 
-Outputs softmax_cross_entropy_backward(const ClassShape& s, Backend& backend) {
+HostTensor<float> vector_of(const std::vector<float>& values) {
+  HostTensor<float> host(Shape{static_cast<std::int64_t>(values.size())});
+  std::copy(values.begin(), values.end(), host.data());
+  return host;
+}
+
+// With `on_device`, loss_grad is read from device memory, as fp16's loss scale is.
+Outputs softmax_cross_entropy_backward(const ClassShape& s, bool on_device, Backend& backend) {
   Rng rng(72);
   const auto logits = uniform({s.n, s.k}, rng, -8.0, 8.0);
   const auto labels = random_labels(rng, s.n, s.k);
@@ -204,8 +211,14 @@ Outputs softmax_cross_entropy_backward(const ClassShape& s, Backend& backend) {
   const float loss_grad = 0.75f;
   Stage stage(backend);
   const Tensor& dlogits = stage.output({s.n, s.k});
-  backend.softmax_cross_entropy_backward(stage.input(probs), stage.input(label_tensor(labels)),
-                                         dlogits, loss_grad);
+  const Tensor& probs_tensor = stage.input(probs);
+  const Tensor& labels_tensor = stage.input(label_tensor(labels));
+  if (on_device) {
+    backend.softmax_cross_entropy_backward(probs_tensor, labels_tensor, dlogits,
+                                           stage.input(vector_of({loss_grad})));
+  } else {
+    backend.softmax_cross_entropy_backward(probs_tensor, labels_tensor, dlogits, loss_grad);
+  }
   // loss_grad/N, probs - onehot and their product: three roundings in each backend.
   return {{"dlogits", stage.read(dlogits), elementwise(0.0, 2 * reference::fp32_roundings(3))}};
 }
@@ -239,6 +252,60 @@ Outputs sgd_step(bool momentum, bool first_step, Backend& backend) {
                        per_element(buffer_terms, 2 * sum_bound(3))});
   }
   return outputs;
+}
+
+// ---- fp16's loss scale on the device: the update under it, and the scale's own update.
+
+// sgd_step_all of two tensors under a DeviceLossScale whose scale is 1024, the gradients scaled
+// by it, `updates_applied` updates so far (0: this is the first) and `found` the overflow flag.
+// Unscaling by a power of two is exact, so the tolerances are sgd_step's; a skipped step leaves
+// param and buffer as they were, exactly.
+Outputs sgd_step_all_under_device_loss_scale(float updates_applied, float found, Backend& backend) {
+  Rng rng(83);
+  const float scale = 1024.0f;
+  SgdParams params;
+  Stage stage(backend);
+  const Tensor& state = stage.input(vector_of({scale, 5.0f, 2.0f, updates_applied}));
+  const DeviceLossScale loss_scale{state, stage.input(vector_of({found}))};
+  const bool first_update = updates_applied == 0.0f && found == 0.0f;
+  std::vector<SgdTensors> tensors;
+  std::vector<HostTensor<double>> buffer_terms, param_terms;
+  for (const Shape& shape : {Shape{201, 201}, Shape{37}}) {
+    const auto param = uniform(shape, rng), grad = uniform(shape, rng), buffer = uniform(shape, rng);
+    HostTensor<float> scaled_grad = grad;
+    for (std::int64_t i = 0; i < grad.numel(); ++i) scaled_grad[i] = grad[i] * scale;
+    // first_step true, which the device's count overrides either way.
+    tensors.push_back({stage.input(param), stage.input(scaled_grad), stage.input(buffer), true, Tensor()});
+    HostTensor<double> buffer_term(shape), param_term(shape);
+    for (std::int64_t i = 0; i < param.numel(); ++i) {
+      buffer_term[i] = (first_update ? 0.0 : params.momentum * std::abs(buffer[i])) + std::abs(grad[i]) +
+                       params.weight_decay * std::abs(param[i]);
+      param_term[i] = std::abs(param[i]) + params.lr * buffer_term[i];
+    }
+    buffer_terms.push_back(buffer_term);
+    param_terms.push_back(param_term);
+  }
+  backend.sgd_step_all(tensors, params, loss_scale);
+  Outputs outputs;
+  for (std::size_t t = 0; t < tensors.size(); ++t) {
+    const std::string name = std::to_string(t);
+    outputs.push_back({"param" + name, stage.read(tensors[t].param),
+                       found != 0.0f ? kExact : per_element(param_terms[t], 2 * sum_bound(5))});
+    outputs.push_back({"momentum_buffer" + name, stage.read(tensors[t].momentum_buffer),
+                       found != 0.0f ? kExact : per_element(buffer_terms[t], 2 * sum_bound(3))});
+  }
+  return outputs;
+}
+
+// update_loss_scale from {scale, clean steps, 2 skipped, 7 updates} with growth every 4 clean
+// steps: every value is a small integer or a power of two, so both backends agree exactly.
+Outputs update_loss_scale(float scale, float clean_steps, float found, Backend& backend) {
+  LossScaleParams params;
+  params.growth_interval = 4;
+  Stage stage(backend);
+  const Tensor& state = stage.input(vector_of({scale, clean_steps, 2.0f, 7.0f}));
+  backend.update_loss_scale({state, stage.input(vector_of({found}))}, params);
+  return {{"state", stage.read(state), kExact}};
 }
 
 // ---- uint8 NHWC images to normalised NCHW floats.
@@ -300,7 +367,9 @@ std::vector<Row> rows() {
     table.push_back({"SoftmaxCrossEntropyForward" + name, true,
                      [s](Backend& b) { return softmax_cross_entropy_forward(s, b); }});
     table.push_back({"SoftmaxCrossEntropyBackward" + name, true,
-                     [s](Backend& b) { return softmax_cross_entropy_backward(s, b); }});
+                     [s](Backend& b) { return softmax_cross_entropy_backward(s, false, b); }});
+    table.push_back({"SoftmaxCrossEntropyBackwardLossGradOnDevice" + name, true,
+                     [s](Backend& b) { return softmax_cross_entropy_backward(s, true, b); }});
   }
   table.push_back(
       {"SgdFirstStepWithMomentum", true, [](Backend& b) { return sgd_step(true, true, b); }});
@@ -308,6 +377,18 @@ std::vector<Row> rows() {
       {"SgdLaterStepWithMomentum", true, [](Backend& b) { return sgd_step(true, false, b); }});
   table.push_back(
       {"SgdWithoutMomentum", true, [](Backend& b) { return sgd_step(false, false, b); }});
+  table.push_back({"SgdStepAllUnderDeviceLossScaleFirstUpdate", true,
+                   [](Backend& b) { return sgd_step_all_under_device_loss_scale(0.0f, 0.0f, b); }});
+  table.push_back({"SgdStepAllUnderDeviceLossScaleLaterUpdate", true,
+                   [](Backend& b) { return sgd_step_all_under_device_loss_scale(3.0f, 0.0f, b); }});
+  table.push_back({"SgdStepAllUnderDeviceLossScaleSkipsAnOverflow", true,
+                   [](Backend& b) { return sgd_step_all_under_device_loss_scale(0.0f, 1.0f, b); }});
+  table.push_back({"UpdateLossScaleAfterAnOverflow", false,
+                   [](Backend& b) { return update_loss_scale(1024.0f, 3.0f, 1.0f, b); }});
+  table.push_back({"UpdateLossScaleAfterACleanStep", false,
+                   [](Backend& b) { return update_loss_scale(1024.0f, 1.0f, 0.0f, b); }});
+  table.push_back({"UpdateLossScaleGrowsAtTheInterval", false,
+                   [](Backend& b) { return update_loss_scale(1024.0f, 3.0f, 0.0f, b); }});
   table.push_back({"NormalizeImages224", false, [](Backend& b) {
                      return normalize_images({2, 224, 224, 3}, b);
                    }});

@@ -130,17 +130,26 @@ Batches make_batches(Backend& backend, int steps, std::vector<int> sizes = {}) {
   return batches;
 }
 
-// Every tensor of the model's state (momentum buffers too), each step's loss, the batch counters.
+// Every tensor of the model's state (momentum buffers too), each step's loss, the batch counters,
+// and under fp16 the loss scale's count of skipped steps and its last scale.
 struct TrainedState {
   std::vector<std::vector<float>> tensors;
   std::vector<float> losses;
   std::vector<std::int64_t> counters;
+  std::int64_t skipped_steps = 0;
+  float loss_scale = 1.0f;
 };
 
-TrainedState train(Backend& backend, const Batches& batches, bool graph) {
-  ResNet50 model(backend, kClasses);
+// How a run computes: fp32, or mixed precision with the loss scale's parameters for fp16.
+struct Arithmetic {
+  DType compute = DType::F32;
+  LossScaleParams loss_scale;
+};
+
+TrainedState train(Backend& backend, const Batches& batches, bool graph, const Arithmetic& arithmetic = {}) {
+  ResNet50 model(backend, kClasses, arithmetic.compute);
   model.initialize(0);
-  TrainStep step(model, kSgd);
+  TrainStep step(model, kSgd, arithmetic.loss_scale);
   GraphTrainStep graph_step(step);
   TrainedState state;
   for (std::size_t i = 0; i < batches.images.size(); ++i) {
@@ -165,11 +174,16 @@ TrainedState train(Backend& backend, const Batches& batches, bool graph) {
     state.tensors.push_back(to_host(backend, entry.tensor));
     if (entry.parameter) state.tensors.push_back(to_host(backend, entry.parameter->momentum));
   }
+  state.skipped_steps = step.skipped_steps();
+  state.loss_scale = step.loss_scale();
   return state;
 }
 
 bool identical(const TrainedState& a, const TrainedState& b) {
-  if (a.tensors.size() != b.tensors.size() || a.counters != b.counters) return false;
+  if (a.tensors.size() != b.tensors.size() || a.counters != b.counters || a.skipped_steps != b.skipped_steps ||
+      a.loss_scale != b.loss_scale) {
+    return false;
+  }
   for (std::size_t i = 0; i < a.tensors.size(); ++i) {
     if (a.tensors[i].size() != b.tensors[i].size() ||
         std::memcmp(a.tensors[i].data(), b.tensors[i].data(), a.tensors[i].size() * sizeof(float)) != 0) {
@@ -195,26 +209,31 @@ double worst_relative_error(const TrainedState& a, const TrainedState& b) {
 
 // Replayed and eager runs over the same batches: the same bits, or no further apart than two eager
 // runs are.
-void expect_replays_land_where_eager_steps_do(Backend& backend, const Batches& batches) {
-  const TrainedState eager = train(backend, batches, false);
-  const TrainedState replayed = train(backend, batches, true);
+TrainedState expect_replays_land_where_eager_steps_do(Backend& backend, const Batches& batches,
+                                                      const Arithmetic& arithmetic = {}) {
+  const TrainedState eager = train(backend, batches, false, arithmetic);
+  const TrainedState replayed = train(backend, batches, true, arithmetic);
   for (std::size_t i = 0; i < eager.losses.size(); ++i) {
     std::cout << "step " << i + 1 << ": loss " << eager.losses[i] << " eager, " << replayed.losses[i]
               << (i < GraphTrainStep::kEagerSteps ? " (eager)" : " replayed") << "\n";
   }
-  if (identical(eager, replayed)) return;
+  if (identical(eager, replayed)) return eager;
   // The same kernels on the same data give the same bits, unless cuDNN chose an algorithm that
   // sums in a different order each run (its non-deterministic ones): then two eager runs differ
   // too, and the replay can only be asked to differ from eager steps as much as they do.
-  const TrainedState eager_again = train(backend, batches, false);
-  ASSERT_FALSE(identical(eager, eager_again))
-      << "two eager runs agree bit for bit, but the replayed run differs (worst relative error "
-      << worst_relative_error(replayed, eager) << "): the graph does not replay the eager step";
+  const TrainedState eager_again = train(backend, batches, false, arithmetic);
+  if (identical(eager, eager_again)) {
+    ADD_FAILURE() << "two eager runs agree bit for bit, but the replayed run differs (worst relative error "
+                  << worst_relative_error(replayed, eager) << "): the graph does not replay the eager step";
+    return eager;
+  }
   const double spread = worst_relative_error(eager_again, eager);
   std::cout << "two eager runs differ (a non-deterministic cuDNN algorithm) by up to " << spread
             << "; the replayed run by " << worst_relative_error(replayed, eager) << "\n";
   EXPECT_EQ(replayed.counters, eager.counters);
+  EXPECT_EQ(replayed.skipped_steps, eager.skipped_steps);
   EXPECT_LE(worst_relative_error(replayed, eager), 10 * spread);
+  return eager;
 }
 
 TEST(GraphTrainStep, ReplaysLandWhereEagerStepsDoBitForBit) {
@@ -231,6 +250,24 @@ TEST(GraphTrainStep, AShortBatchRunsAsAnOrdinaryStepAndTheGraphStays) {
   std::vector<int> sizes(GraphTrainStep::kEagerSteps + 5, 8);
   sizes[GraphTrainStep::kEagerSteps + 2] = 3;
   expect_replays_land_where_eager_steps_do(backend, make_batches(backend, static_cast<int>(sizes.size()), sizes));
+}
+
+// fp16's loss scale lives on the device, so the graph records the overflow test, the skip and
+// the scale's update. From 2^24, quartered on each overflow, the first steps' gradients overflow
+// (dlogits alone reach 2^24 / 8 against fp16's 65504) and later ones do not: replays both skip
+// and update, as the eager steps do.
+TEST(GraphTrainStep, Fp16ReplaysSkipAndScaleAsEagerStepsDo) {
+  R50_REQUIRE_GPU_OR_SKIP();
+  Backend& backend = cuda();
+  Arithmetic fp16;
+  fp16.compute = DType::F16;
+  fp16.loss_scale.initial = 16777216.0f;
+  fp16.loss_scale.backoff_factor = 0.25f;
+  const int steps = GraphTrainStep::kEagerSteps + 8;
+  const TrainedState eager = expect_replays_land_where_eager_steps_do(backend, make_batches(backend, steps), fp16);
+  std::cout << eager.skipped_steps << " of " << steps << " steps skipped, loss scale " << eager.loss_scale << "\n";
+  EXPECT_GT(eager.skipped_steps, GraphTrainStep::kEagerSteps) << "no replay met an overflow";
+  EXPECT_LT(eager.skipped_steps, steps) << "no step updated";
 }
 
 TEST(GraphTrainStep, ReplaysAllocateNothingFromTheDevice) {

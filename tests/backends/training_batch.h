@@ -26,16 +26,16 @@ inline HostBatch make_batch(int size, const std::vector<std::int32_t>& labels) {
   return batch;
 }
 
-// The batch copied into `backend`'s memory, as the training loop has it.
+// The batch copied into `backend`'s memory, as the training loop has it, images in `layout`.
 struct DeviceBatch {
   OwnedTensor images, labels;
 };
 
-inline DeviceBatch to_device(Backend& backend, const HostBatch& batch) {
+inline DeviceBatch to_device(Backend& backend, const HostBatch& batch, Layout layout = Layout::RowMajor) {
   DeviceBatch device{OwnedTensor(backend.allocator(), {batch.n, 3, batch.size, batch.size},
-                                 DType::F32, backend.device()),
+                                 DType::F32, backend.device(), layout),
                      OwnedTensor(backend.allocator(), {batch.n}, DType::I32, backend.device())};
-  backend.copy_from_host(device.images, batch.images.data());
+  copy_from_host_nchw(backend, device.images, batch.images.data());
   backend.copy_from_host(device.labels, batch.labels.data());
   return device;
 }

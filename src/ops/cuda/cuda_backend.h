@@ -121,10 +121,15 @@ class CudaBackend final : public Backend {
                                      const Tensor& probs, const Tensor& loss) override;
   void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
                                       const Tensor& dlogits, float loss_grad) override;
+  void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
+                                      const Tensor& dlogits, const Tensor& loss_grad) override;
 
   void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                 const SgdParams& params, bool first_step) override;
   void sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params) override;
+  void sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
+                    const DeviceLossScale& loss_scale) override;
+  void update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params) override;
 
   void normalize_images(const Tensor& images, const Tensor& y, const std::array<float, 3>& mean,
                         const std::array<float, 3>& std) override;
@@ -139,6 +144,9 @@ class CudaBackend final : public Backend {
   void refuse_while_capturing(const char* what) const;
   // Ends a capture that failed part-way, dropping what it recorded; throws nothing.
   void abandon_capture();
+  // Both sgd_step_all: checks every entry, then enqueues the update.
+  void launch_sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
+                           const kernels::SgdUpdate& update);
 
   CudaBackendOptions options_;
   DeviceInfo info_;

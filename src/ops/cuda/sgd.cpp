@@ -1,4 +1,5 @@
-// The SGD update on the GPU: kernels/sgd.cu, elementwise, one tensor per launch or many.
+// The SGD update on the GPU: kernels/sgd.cu, elementwise, one tensor per launch or many; and
+// fp16's loss scale kept on the device: kernels/loss_scale.cu.
 #include "kernels.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
@@ -6,6 +7,10 @@
 
 namespace r50 {
 namespace {
+
+static_assert(kernels::kStateScale == kLossScale && kernels::kStateCleanSteps == kCleanSteps &&
+                  kernels::kStateSkippedSteps == kSkippedSteps && kernels::kStateUpdatesApplied == kUpdatesApplied,
+              "the kernels read the loss scale's state in LossScaleSlot's order");
 
 kernels::SgdUpdate sgd_update(const SgdParams& params) {
   kernels::SgdUpdate update;
@@ -33,6 +38,30 @@ void CudaBackend::sgd_step(const Tensor& param, const Tensor& grad, const Tensor
 }
 
 void CudaBackend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params) {
+  launch_sgd_step_all(tensors, params, sgd_update(params));
+}
+
+void CudaBackend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
+                               const DeviceLossScale& loss_scale) {
+  check_device_loss_scale(loss_scale, "sgd_step_all", device());
+  R50_CHECK(params.grad_scale == 1.0f, "sgd_step_all: the loss scale on the device sets the gradients' scale, but "
+            "grad_scale is ", params.grad_scale);
+  kernels::SgdUpdate update = sgd_update(params);
+  update.loss_scale_state = loss_scale.state.data_as<float>();
+  update.found_non_finite = loss_scale.found.data_as<float>();
+  launch_sgd_step_all(tensors, params, update);
+}
+
+void CudaBackend::update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params) {
+  check_device_loss_scale(loss_scale, "update_loss_scale", device());
+  check_loss_scale_params(params);
+  R50_CUDA_CHECK(kernels::update_loss_scale(loss_scale.state.data_as<float>(), loss_scale.found.data_as<float>(),
+                                            params.growth_factor, params.backoff_factor, params.growth_interval,
+                                            stream_));
+}
+
+void CudaBackend::launch_sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
+                                      const kernels::SgdUpdate& update) {
   // Every entry is checked before anything is enqueued, so a bad entry updates nothing.
   sgd_tensors_.clear();
   for (const SgdTensors& entry : tensors) {
@@ -49,8 +78,8 @@ void CudaBackend::sgd_step_all(const std::vector<SgdTensors>& tensors, const Sgd
     tensor.first_step = entry.first_step;
     sgd_tensors_.push_back(tensor);
   }
-  R50_CUDA_CHECK(kernels::sgd_step_all(sgd_tensors_.data(), static_cast<int>(sgd_tensors_.size()),
-                                       sgd_update(params), stream_));
+  R50_CUDA_CHECK(kernels::sgd_step_all(sgd_tensors_.data(), static_cast<int>(sgd_tensors_.size()), update,
+                                       stream_));
 }
 
 }  // namespace r50

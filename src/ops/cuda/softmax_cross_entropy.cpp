@@ -35,7 +35,18 @@ void CudaBackend::softmax_cross_entropy_backward(const Tensor& probs, const Tens
   check_rows_and_classes(probs);
   R50_CUDA_CHECK(kernels::softmax_cross_entropy_backward(
       probs.data_as<float>(), labels.data_as<std::int32_t>(), dlogits.data(), storage_of(dlogits),
-      static_cast<int>(probs.dim(0)), static_cast<int>(probs.dim(1)), loss_grad, stream_));
+      static_cast<int>(probs.dim(0)), static_cast<int>(probs.dim(1)), loss_grad, nullptr, stream_));
+}
+
+void CudaBackend::softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels,
+                                                 const Tensor& dlogits, const Tensor& loss_grad) {
+  check_softmax_cross_entropy_backward(probs, labels, dlogits, device());
+  check_loss_grad(loss_grad, device());
+  check_rows_and_classes(probs);
+  R50_CUDA_CHECK(kernels::softmax_cross_entropy_backward(
+      probs.data_as<float>(), labels.data_as<std::int32_t>(), dlogits.data(), storage_of(dlogits),
+      static_cast<int>(probs.dim(0)), static_cast<int>(probs.dim(1)), 1.0f, loss_grad.data_as<float>(),
+      stream_));
 }
 
 }  // namespace r50
