@@ -34,6 +34,7 @@ struct Options {
   int image_size = 0;  // 0: 224 on a GPU, 64 on the CPU
   int threads = 0;
   bool cudnn_benchmark = false;
+  std::string cudnn_api = "legacy";
   int peak_matrix_size = 0;  // 0: the device's default (layer_benchmarks.h)
   int peak_copy_mib = 0;
   int summary_rows = 10;
@@ -87,6 +88,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "CPU backend threads (0: every core)")->capture_default_str();
   app.add_flag("--cudnn-benchmark", options.cudnn_benchmark,
                "time cuDNN's candidate algorithms for each convolution shape instead of trusting its heuristics");
+  app.add_option("--cudnn-api", options.cudnn_api,
+                 "the cuDNN API that runs the convolutions: legacy (the descriptor API) or graph (the graph API "
+                 "through cudnn-frontend; backward data that adds into its output stays on the legacy API), "
+                 "as bench_resnet50 --cudnn-api; cuda backend only")
+      ->check(CLI::IsMember({"legacy", "graph"}))->capture_default_str();
   app.add_option("--peak-matrix-size", options.peak_matrix_size,
                  "n of the n x n x n SGEMM that measures the matrix peak (default: 8192 on a GPU, 1024 on the CPU)")
       ->check(CLI::PositiveNumber);
@@ -111,6 +117,7 @@ int main(int argc, char** argv) {
     backend_options.gpu = options.gpu;
     backend_options.threads = options.threads;
     backend_options.cudnn_benchmark = options.cudnn_benchmark;
+    backend_options.cudnn_api = r50::parse_cudnn_api(options.cudnn_api);
     backend_options.precision = r50::parse_precision(options.precision);
     const std::string precision = r50::precision_name(backend_options.precision);
     auto backend = r50::select_backend(backend_options, std::cerr);
@@ -133,6 +140,7 @@ int main(int argc, char** argv) {
     int convolutions = 0;
     for (const r50::LayerShape& layer : layers) convolutions += layer.op == r50::LayerOp::ConvForward;
     std::cerr << "device: " << backend->device_info().name << " (" << backend->name() << " backend, " << precision
+              << (gpu ? ", convolutions on cuDNN's " + options.cudnn_api + " API" : "")
               << ")\nResNet-50 training step, batch " << options.batch_size << ", " << options.image_size << "x"
               << options.image_size << ": " << layers.size() << " distinct layer ops, " << convolutions
               << " distinct convolutions\n";
@@ -171,6 +179,7 @@ int main(int argc, char** argv) {
                 peaks, sizes, convolutions);
     benchmark::AddCustomContext("fused_batch_norm_relu", options.unfused ? "false" : "true");
     benchmark::AddCustomContext("channels_last", options.channels_last ? "true" : "false");
+    benchmark::AddCustomContext("cudnn_api", options.cudnn_api);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     const std::string summary = r50::roofline_summary(results, static_cast<std::size_t>(options.summary_rows));

@@ -124,6 +124,11 @@ int main(int argc, char** argv) {
   app.add_flag("--cudnn-benchmark", options.cudnn_benchmark,
                "time cuDNN's candidate algorithms for each convolution shape instead of trusting "
                "its heuristics");
+  app.add_option("--cudnn-api", options.cudnn_api,
+                 "the cuDNN API that runs the convolutions: legacy (the descriptor API) or graph (the graph API "
+                 "through cudnn-frontend, one planned graph per convolution shape; backward data that adds "
+                 "into its output stays on the legacy API); the same numerics either way; cuda backend only")
+      ->check(CLI::IsMember({"legacy", "graph"}))->capture_default_str();
   app.add_option("--gpu-memory-limit", options.gpu_memory_limit,
                  "cap on reserved device memory: 6GiB, 512MiB, 0.5 or 50% of the device (default: none); on the "
                  "cpu backend, on the host memory it hands out");
@@ -184,6 +189,7 @@ int main(int argc, char** argv) {
     backend_options.gpu = options.gpu;
     backend_options.threads = options.threads;
     backend_options.cudnn_benchmark = options.cudnn_benchmark;
+    backend_options.cudnn_api = r50::parse_cudnn_api(options.cudnn_api);
     backend_options.precision = r50::parse_precision(options.precision);
     if (!options.gpu_memory_limit.empty()) {
       backend_options.gpu_memory_limit = r50::parse_memory_limit(options.gpu_memory_limit);
@@ -264,6 +270,7 @@ int main(int argc, char** argv) {
     if (options.cuda_graph) std::cerr << ", each measured step one CUDA graph replay";
     if (options.unfused) std::cerr << ", batch norm, residual sum and ReLU as separate kernels";
     if (options.channels_last) std::cerr << ", channels-last";
+    if (gpu) std::cerr << ", convolutions on cuDNN's " << options.cudnn_api << " API";
     std::cerr << "\n";
 
     Measurement measurement;
@@ -296,6 +303,7 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("cuda_graph", options.cuda_graph ? "true" : "false");
     benchmark::AddCustomContext("fused_batch_norm_relu", options.unfused ? "false" : "true");
     benchmark::AddCustomContext("channels_last", options.channels_last ? "true" : "false");
+    benchmark::AddCustomContext("cudnn_api", options.cudnn_api);
     r50::ResultsReporter reporter(r50::make_display_reporter(line.benchmark));
     {
       // Ctrl-C, or a cancelled CI job, ends the measurement between two steps; the results so far

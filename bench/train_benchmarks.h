@@ -44,6 +44,7 @@ struct BenchOptions {
   bool cuda_graph = false;  // each training step after the warm-up one replay of a CUDA graph
   bool unfused = false;     // batch norm, the residual sum and ReLU as separate ops: the fused kernels' baseline
   bool channels_last = false;  // activations and convolution weights NHWC (ResNet50's layout)
+  std::string cudnn_api = "legacy";  // --cudnn-api: legacy or graph (ops/cudnn_api.h)
 };
 
 // Why a measurement ended before its end, if it did. Each has its exit status (README, "Exit

@@ -21,6 +21,40 @@ add_library(r50_cudnn INTERFACE)
 target_include_directories(r50_cudnn SYSTEM INTERFACE "${R50_CUDNN_INCLUDE_DIR}")
 target_link_libraries(r50_cudnn INTERFACE "${R50_CUDNN_LIBRARY}")
 
+# cudnn-frontend: cuDNN's graph API in C++, header-only (src/ops/cuda/cudnn_graph.cpp). Not a Debian
+# package: scripts/install_deps.sh unpacks the include/ of PyPI's nvidia-cudnn-frontend wheel into
+# .deps/cudnn_frontend, and scripts/vendor_deps.sh copies that folder under R50_DEPS_DIR. Its JSON
+# serialisation is left out: the plans are not saved, and the project has its own nlohmann-json.
+# Its headers call NVRTC (for kernels it compiles itself), so the programs link CUDA's NVRTC: the
+# toolkit's, or the one R50_NVRTC_LIBRARY names (pip's nvidia-cuda-nvrtc, as PyTorch ships it).
+set(R50_CUDNN_FRONTEND_MIN_VERSION 1.32)
+find_path(R50_CUDNN_FRONTEND_INCLUDE_DIR cudnn_frontend.h
+          HINTS "${R50_DEPS_DIR}/cudnn_frontend/include" "${PROJECT_SOURCE_DIR}/.deps/cudnn_frontend/include")
+if(NOT R50_CUDNN_FRONTEND_INCLUDE_DIR)
+  message(FATAL_ERROR "cudnn-frontend (cudnn_frontend.h) not found: run scripts/install_deps.sh, which unpacks "
+                      "it into .deps/cudnn_frontend, or set R50_CUDNN_FRONTEND_INCLUDE_DIR")
+endif()
+file(STRINGS "${R50_CUDNN_FRONTEND_INCLUDE_DIR}/cudnn_frontend_version.h" _r50_fe_version
+     REGEX "define CUDNN_FRONTEND_(MAJOR|MINOR|PATCH)_VERSION")
+string(REGEX REPLACE ".*MAJOR_VERSION ([0-9]+).*MINOR_VERSION ([0-9]+).*PATCH_VERSION ([0-9]+).*" "\\1.\\2.\\3"
+       R50_CUDNN_FRONTEND_VERSION "${_r50_fe_version}")
+if(R50_CUDNN_FRONTEND_VERSION VERSION_LESS R50_CUDNN_FRONTEND_MIN_VERSION)
+  message(FATAL_ERROR "cudnn-frontend ${R50_CUDNN_FRONTEND_VERSION} in ${R50_CUDNN_FRONTEND_INCLUDE_DIR} is older than "
+                      "${R50_CUDNN_FRONTEND_MIN_VERSION}: run scripts/install_deps.sh")
+endif()
+add_library(r50_cudnn_frontend INTERFACE)
+target_include_directories(r50_cudnn_frontend SYSTEM INTERFACE "${R50_CUDNN_FRONTEND_INCLUDE_DIR}")
+target_compile_definitions(r50_cudnn_frontend INTERFACE CUDNN_FRONTEND_SKIP_JSON_LIB)
+set(R50_NVRTC_LIBRARY "" CACHE FILEPATH "CUDA's NVRTC library (libnvrtc.so*), when not with the CUDA toolkit")
+if(R50_NVRTC_LIBRARY)
+  target_link_libraries(r50_cudnn_frontend INTERFACE r50_cudnn "${R50_NVRTC_LIBRARY}")
+elseif(TARGET CUDA::nvrtc)
+  target_link_libraries(r50_cudnn_frontend INTERFACE r50_cudnn CUDA::nvrtc)
+else()
+  message(FATAL_ERROR "CUDA's NVRTC (libnvrtc), which cudnn-frontend calls, is not with the CUDA toolkit found: "
+                      "install it with CUDA, or set R50_NVRTC_LIBRARY")
+endif()
+
 add_library(r50_cublas INTERFACE)
 if(TARGET CUDA::cublas AND NOT R50_CUBLAS_ROOT)
   target_link_libraries(r50_cublas INTERFACE CUDA::cublas)

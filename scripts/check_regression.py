@@ -30,10 +30,12 @@ CONTEXT = [("device", lambda run: run.get("device")),
            ("image_size", lambda run: run.get("image_size")),
            ("dataset", lambda run: run.get("dataset"))]
 # How the step ran, which newer results record: (key, what a run that does not record it ran). A run
-# from before --cuda-graph ran without a graph, and one from before --channels-last row-major; one
-# from before the fused kernels has no fusion to choose, and comparing it with a fused run measures
-# the code, so it is not refused (None).
-EXECUTION = [("cuda_graph", "false"), ("fused_batch_norm_relu", None), ("channels_last", "false")]
+# from before --cuda-graph ran without a graph, one from before --channels-last row-major, and one
+# from before --cudnn-api its convolutions on cuDNN's legacy API; one from before the fused kernels
+# has no fusion to choose, and comparing it with a fused run measures the code, so it is not refused
+# (None).
+EXECUTION = [("cuda_graph", "false"), ("fused_batch_norm_relu", None), ("channels_last", "false"),
+             ("cudnn_api", "legacy")]
 
 
 def execution(run, key, default):
@@ -141,7 +143,7 @@ def main():
     parser.add_argument("--ignore-context", action="store_true",
                         help="compare runs whose device, batch, precision, image size or dataset differ or "
                              "are not recorded, or that ran with and without --cuda-graph, --unfused or "
-                             "--channels-last")
+                             "--channels-last, or with different --cudnn-api")
     args = parser.parse_args()
     if args.default_threshold_percent < 0:
         parser.error("--default-threshold-percent cannot be negative")

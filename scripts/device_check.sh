@@ -7,10 +7,10 @@
 #     compute-sanitizer memcheck over the kernel tests.
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
 #     (batch 64, 224x224: fp32 with --profile-layers; tf32, tf32 --unfused and tf32 --cuda-graph;
-#     bf16 and fp16; tf32 and bf16 --channels-last) on synthetic data, with no arguments, and end to end over a Food-101-layout
-#     fixture (fp32 and tf32), bench_layers' memory-bound ops (tf32), and the PyTorch peer on the
-#     same GPU at each precision (tf32 also channels_last; bf16 and fp16 AMP channels_last), with
-#     the ratios.
+#     bf16 and fp16; tf32 and bf16 --channels-last, on cuDNN's legacy and graph APIs) on synthetic
+#     data, with no arguments, and end to end over a Food-101-layout fixture (fp32 and tf32),
+#     bench_layers' memory-bound ops (tf32), and the PyTorch peer on the same GPU at each precision
+#     (tf32 also channels_last; bf16 and fp16 AMP channels_last), with the ratios.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
@@ -61,7 +61,7 @@ python_nvidia_file() {
   find "$base" -name "$1" -print -quit 2>/dev/null
 }
 
-# cuDNN and cuBLAS where CUDA has none: the copies PyTorch uses. Sets cmake_options and the
+# cuDNN, NVRTC and cuBLAS where CUDA has none: the copies PyTorch uses. Sets cmake_options and the
 # library path that cuDNN's own sub-libraries are loaded from.
 cmake_options=()
 find_libraries() {
@@ -73,6 +73,14 @@ find_libraries() {
     [[ -n $header ]] && cmake_options+=(-DR50_CUDNN_INCLUDE_DIR="$(dirname "$header")")
     [[ -n $library ]] && cmake_options+=(-DR50_CUDNN_LIBRARY="$library")
     [[ -n $library ]] && LD_LIBRARY_PATH="$(dirname "$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+  # NVRTC, which cudnn-frontend's headers call (cmake/Dependencies.cmake).
+  if ! compgen -G "/usr/local/cuda/lib64/libnvrtc.so*" >/dev/null && ! compgen -G "/usr/lib/*/libnvrtc.so*" >/dev/null; then
+    library=$(python_nvidia_file 'libnvrtc.so.*[0-9]')
+    if [[ -n $library ]]; then
+      cmake_options+=(-DR50_NVRTC_LIBRARY="$library")
+      LD_LIBRARY_PATH="$(dirname "$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
   fi
   if ! compgen -G "/usr/local/cuda/lib64/libcublas.so*" >/dev/null && ! compgen -G "/usr/lib/*/libcublas.so*" >/dev/null; then
     library=$(python_nvidia_file 'libcublas.so.*[0-9]')
@@ -145,6 +153,13 @@ bench_fp16() { run_bench bench_resnet50_fp16 --precision fp16; }
 # Channels-last activations, the layout PyTorch's fastest peer runs.
 bench_tf32_channels_last() { run_bench bench_resnet50_tf32_channels_last --precision tf32 --channels-last; }
 bench_bf16_channels_last() { run_bench bench_resnet50_bf16_channels_last --precision bf16 --channels-last; }
+# The same two with the convolutions on cuDNN's graph API, against the legacy API's runs above.
+bench_tf32_channels_last_cudnn_graph() {
+  run_bench bench_resnet50_tf32_channels_last_cudnn_graph --precision tf32 --channels-last --cudnn-api graph
+}
+bench_bf16_channels_last_cudnn_graph() {
+  run_bench bench_resnet50_bf16_channels_last_cudnn_graph --precision bf16 --channels-last --cudnn-api graph
+}
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
@@ -197,10 +212,14 @@ for program, precision, ours, peers in [
         ("bench_resnet50 --unfused", "tf32", load("bench_resnet50_tf32_unfused.json"), tf32_peers),
         ("bench_resnet50 --cuda-graph", "tf32", load("bench_resnet50_tf32_graph.json"), tf32_peers),
         ("bench_resnet50 --channels-last", "tf32", load("bench_resnet50_tf32_channels_last.json"), tf32_peers),
+        ("bench_resnet50 --channels-last --cudnn-api graph", "tf32",
+         load("bench_resnet50_tf32_channels_last_cudnn_graph.json"), tf32_peers),
         ("bench_resnet50, Food-101 end to end", "tf32", load("bench_food101_tf32.json"), tf32_peers),
         ("bench_resnet50", "bf16", load("bench_resnet50_bf16.json"), ["peer_pytorch_bf16_channels_last.json"]),
         ("bench_resnet50 --channels-last", "bf16", load("bench_resnet50_bf16_channels_last.json"),
          ["peer_pytorch_bf16_channels_last.json"]),
+        ("bench_resnet50 --channels-last --cudnn-api graph", "bf16",
+         load("bench_resnet50_bf16_channels_last_cudnn_graph.json"), ["peer_pytorch_bf16_channels_last.json"]),
         ("bench_resnet50", "fp16", load("bench_resnet50_fp16.json"), ["peer_pytorch_fp16_channels_last.json"])]:
     # Where the plain run of ours failed, PyTorch's figure stands alone, the one to beat.
     if ours is None and program != "bench_resnet50":
@@ -220,7 +239,7 @@ EOF
 export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck run_bench bench bench_tf32 \
   bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_tf32_channels_last bench_bf16_channels_last \
-  bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer ratios
+  bench_tf32_channels_last_cudnn_graph bench_bf16_channels_last_cudnn_graph bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -239,6 +258,8 @@ if ((perf)); then
   phase bench_fp16 180 bench_fp16
   phase bench_tf32_channels_last 180 bench_tf32_channels_last
   phase bench_bf16_channels_last 180 bench_bf16_channels_last
+  phase bench_tf32_channels_last_cudnn_graph 180 bench_tf32_channels_last_cudnn_graph
+  phase bench_bf16_channels_last_cudnn_graph 180 bench_bf16_channels_last_cudnn_graph
   phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
   phase bench_food101_tf32 180 bench_food101_tf32

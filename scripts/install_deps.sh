@@ -3,6 +3,8 @@
 # Installs the packages that are missing (apt-get, as root or through sudo), from the one list below:
 #   (no option)  what the build needs. The CUDA toolkit (nvcc, cuDNN, cuBLAS) is not a Debian
 #                package here: it must already be installed, e.g. under /usr/local/cuda.
+#                cudnn-frontend's headers, not a Debian package either, come from PyPI (pip
+#                download, pinned by version and hash) into .deps/cudnn_frontend.
 #   --tests      adds the test suite's: GoogleTest, torchvision, matplotlib's sample photograph
 #                (python-matplotlib-data), from which make_food101_fixture crops its images, and
 #                matplotlib itself (python3-matplotlib), with which compare_results.py --png draws.
@@ -35,6 +37,7 @@ build    libturbojpeg0-dev       =
 build    libjpeg62-turbo-dev     libjpeg-turbo8-dev
 build    libbenchmark-dev        =
 build    python3                 =
+build    python3-pip             =
 tests    libgtest-dev            =
 tests    python3-torchvision     -
 tests    python3-numpy           =
@@ -116,6 +119,54 @@ if ((${#missing[@]})); then
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# cudnn-frontend, cuDNN's graph API in C++ (src/ops/cuda/cudnn_graph.cpp), is header-only and only on
+# PyPI: its wheel, pinned by version and by the hash of the file that --python-version and
+# --platform name (every wheel of a release holds the same headers), of which include/ and the
+# licenses are unpacked into .deps/cudnn_frontend, where cmake/Dependencies.cmake looks. pip only
+# downloads; nothing is installed into a Python environment. VERSION there says what is unpacked.
+cudnn_frontend_version=1.32.0
+cudnn_frontend_sha256=c6006556017a4d1c914c52a556c71b1267f2d6a0500f742e7b4edef539878df0
+fetch_cudnn_frontend() {
+  local target download wheel
+  target="$(cd "$(dirname "$0")/.." && pwd)/.deps/cudnn_frontend"
+  [[ "$(cat "$target/VERSION" 2>/dev/null)" != "$cudnn_frontend_version" ]] || return 0
+  echo "fetching cudnn-frontend $cudnn_frontend_version's headers into $target"
+  download=$(mktemp -d)
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform manylinux_2_28_x86_64 --dest "$download" \
+    "nvidia-cudnn-frontend==$cudnn_frontend_version"
+  wheel=$(echo "$download"/nvidia_cudnn_frontend-*.whl)
+  if ! echo "$cudnn_frontend_sha256  $wheel" | sha256sum --check --quiet; then
+    echo "error: $wheel is not the file this script was written for (its sha256 differs)" >&2
+    rm -rf "$download"
+    return 1
+  fi
+  rm -rf "$target"
+  python3 - "$wheel" "$target" <<'EOF'
+import os, sys, zipfile
+
+wheel, target = sys.argv[1:]
+with zipfile.ZipFile(wheel) as archive:
+    for member in archive.infolist():
+        parts = member.filename.split("/")
+        if parts[0] == "include":
+            path = parts
+        elif len(parts) > 2 and parts[0].endswith(".dist-info") and parts[1] == "licenses":
+            path = parts[1:]
+        else:
+            continue
+        if member.is_dir() or ".." in parts:
+            continue
+        out = os.path.join(target, *path)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with archive.open(member) as source, open(out, "wb") as copy:
+            copy.write(source.read())
+EOF
+  echo "$cudnn_frontend_version" >"$target/VERSION"
+  rm -rf "$download"
+}
+if [[ "$base" == build ]]; then fetch_cudnn_frontend; fi
 
 if [[ "$base" == build ]] && ! command -v nvcc >/dev/null && [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
   echo "error: no CUDA toolkit (nvcc): install it (e.g. under /usr/local/cuda) and run again" >&2

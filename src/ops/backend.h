@@ -15,6 +15,7 @@
 #include "core/tensor.h"
 #include "memory/allocator.h"
 #include "memory/memory_limit.h"
+#include "ops/cudnn_api.h"
 
 namespace r50 {
 
@@ -334,6 +335,7 @@ struct CudaBackendOptions {
   // cores with F32 sums for the half-precision tensors the model then passes. A GPU below
   // minimum_compute_capability(precision) is refused when the backend is made.
   Precision precision = Precision::Fp32;
+  CudnnApi cudnn_api = CudnnApi::Legacy;  // which of cuDNN's APIs runs the convolutions
 };
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options = {});
 

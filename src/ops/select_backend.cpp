@@ -18,6 +18,9 @@ std::unique_ptr<Backend> cpu_backend(const BackendOptions& options) {
   // rounds to as a GPU does; tf32 is a property of tensor cores' products, which it does not have.
   R50_CHECK(options.precision != Precision::Tf32, "--precision tf32: the cpu backend has no tensor cores; "
             "fp32, fp16 and bf16 run there");
+  // legacy, the default, changes nothing here; graph is asked for by name, and would not be honoured.
+  R50_CHECK(options.cudnn_api == CudnnApi::Legacy, "--cudnn-api ", cudnn_api_name(options.cudnn_api),
+            ": the cpu backend has no cuDNN; the choice of cuDNN API is for the cuda backend");
   return make_cpu_backend(options.threads, options.gpu_memory_limit);
 }
 
@@ -34,7 +37,8 @@ std::unique_ptr<Backend> select_backend(const BackendOptions& options, std::ostr
         << "far slower; --device cpu silences this note\n";
     return cpu_backend(options);
   }
-  return make_cuda_backend({options.gpu, options.cudnn_benchmark, options.gpu_memory_limit, options.precision});
+  return make_cuda_backend(
+      {options.gpu, options.cudnn_benchmark, options.gpu_memory_limit, options.precision, options.cudnn_api});
 }
 
 }  // namespace r50

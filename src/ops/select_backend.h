@@ -21,6 +21,7 @@ struct BackendOptions {
   bool cudnn_benchmark = false;  // --cudnn-benchmark
   MemoryLimit gpu_memory_limit;  // --gpu-memory-limit: the device allocator's cap; on the CPU, host memory's
   Precision precision = Precision::Fp32;  // --precision; the CPU backend runs fp32 only
+  CudnnApi cudnn_api = CudnnApi::Legacy;  // --cudnn-api; the CPU backend has no cuDNN: legacy only
 };
 
 // The backend the options ask for; what was chosen and why goes to `log`. `cuda` with no usable GPU

@@ -2,7 +2,8 @@
 //          ShapeCase, PoolShape, ConvShape, channels_last_order, from_channels_last_order, Stage,
 //          sum_bound, uniform, absolute, rounded, uniform_in, unit_roundoff, rounded_to,
 //          half_output, CpuTensors, DTypeStage, random_labels, label_tensor, convolution_rows,
-//          linear_rows, batch_norm_rows, half_precision_rows, nhwc_rows, nhwc_batch_norm_rows
+//          linear_rows, batch_norm_rows, half_precision_rows, nhwc_rows, nhwc_batch_norm_rows,
+//          tf32_rows
 //
 // The pieces of the CUDA-against-CPU table (backend_compare_test.cpp): a row builds its inputs
 // from a seeded Rng, runs one op on the backend it is given and returns the outputs, each with
@@ -64,6 +65,9 @@ struct Row {
   std::string name;  // op and shape: the test's name
   bool odd_shape;    // sizes that are multiples of no block size: checked element by element too
   std::function<Outputs(Backend&)> run;
+  // The CUDA backend's: tf32 rows run on a tf32 backend, where the GPU has TF32. The CPU backend
+  // runs every row in IEEE fp32.
+  Precision precision = Precision::Fp32;
 };
 
 inline void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
@@ -229,5 +233,6 @@ std::vector<Row> batch_norm_rows();   // backend_compare_batchnorm.cpp
 std::vector<Row> half_precision_rows();  // backend_compare_half.cpp: F16 and BF16
 std::vector<Row> nhwc_rows();            // backend_compare_nhwc.cpp: channels-last tensors
 std::vector<Row> nhwc_batch_norm_rows();  // backend_compare_nhwc_batchnorm.cpp: F32 and F16
+std::vector<Row> tf32_rows();             // backend_compare_tf32.cpp: convolutions under tf32
 
 }  // namespace r50::backend_compare

@@ -4,8 +4,9 @@
 // both backends and compares output by output: ‖cuda − cpu‖₂ within the tolerance's norm, and on
 // odd shapes (sizes that are multiples of no block size) |cuda − cpu| <= atol + rtol·|cpu| element
 // by element as well, showing the first elements that are not. Adding an op or a shape is adding
-// a row; the convolution, fully connected, batch-norm, half-precision and channels-last rows live
-// in files of their own.
+// a row; the convolution, fully connected, batch-norm, half-precision, channels-last and tf32 rows
+// live in files of their own. The convolution rows run twice: with the convolutions on cuDNN's
+// legacy API, as every row, and on its graph API.
 //
 // A tolerance is the sum of the two backends' error bounds against the exact result, derived
 // beside each row (or beside a bound that rows of several files share: backend_compare_bounds.h,
@@ -331,7 +332,7 @@ std::vector<Row> rows() {
       {"Fill", true, fill},
   };
   for (auto group : {convolution_rows(), linear_rows(), batch_norm_rows(), half_precision_rows(),
-                     nhwc_rows(), nhwc_batch_norm_rows()}) {
+                     nhwc_rows(), nhwc_batch_norm_rows(), tf32_rows()}) {
     table.insert(table.end(), group.begin(), group.end());
   }
   for (const ShapeCase& s : kElementwiseShapes) {
@@ -439,13 +440,18 @@ std::vector<Row> rows() {
   return ::testing::AssertionSuccess();
 }
 
-class CudaMatchesCpu : public ::testing::TestWithParam<Row> {};
-
-TEST_P(CudaMatchesCpu, Op) {
-  R50_REQUIRE_GPU_OR_SKIP();
-  const Row& row = GetParam();
+// The row on the CUDA backend of its precision, with the convolutions on cuDNN's `api`, against
+// the row on the CPU backend. A tf32 row passes, saying why, on a GPU without TF32, which refuses
+// a tf32 backend (tests/torchvision/tf32_test.cpp checks that refusal).
+void expect_cuda_matches_cpu(const Row& row, CudnnApi api) {
+  const DeviceInfo info = cuda().device_info();
+  if (row.precision == Precision::Tf32 && info.compute_capability_major < 8) {
+    std::cout << "tf32 needs compute capability 8.0; " << info.name << " is " << info.compute_capability()
+              << ": nothing to compare\n";
+    return;
+  }
   const Outputs expected = row.run(cpu());
-  const Outputs actual = row.run(cuda());
+  const Outputs actual = row.run(cuda(api, row.precision));
   ASSERT_EQ(actual.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     ASSERT_EQ(actual[i].name, expected[i].name);
@@ -453,8 +459,37 @@ TEST_P(CudaMatchesCpu, Op) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Ops, CudaMatchesCpu, ::testing::ValuesIn(rows()),
-                         [](const ::testing::TestParamInfo<Row>& info) { return info.param.name; });
+std::string row_name(const ::testing::TestParamInfo<Row>& info) { return info.param.name; }
+
+// Every row, the convolutions on cuDNN's legacy API.
+class CudaMatchesCpu : public ::testing::TestWithParam<Row> {};
+
+TEST_P(CudaMatchesCpu, Op) {
+  R50_REQUIRE_GPU_OR_SKIP();
+  expect_cuda_matches_cpu(GetParam(), CudnnApi::Legacy);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CudaMatchesCpu, ::testing::ValuesIn(rows()), row_name);
+
+// The convolution rows (every direction, dtype, layout and precision) again with the convolutions
+// on cuDNN's graph API, within the same tolerances: its numerics are the legacy API's.
+std::vector<Row> convolutions_in(const std::vector<Row>& table) {
+  std::vector<Row> convolutions;
+  for (const Row& row : table) {
+    if (row.name.rfind("Conv2d", 0) == 0) convolutions.push_back(row);
+  }
+  return convolutions;
+}
+
+class CudnnGraphApiMatchesCpu : public ::testing::TestWithParam<Row> {};
+
+TEST_P(CudnnGraphApiMatchesCpu, Op) {
+  R50_REQUIRE_GPU_OR_SKIP();
+  expect_cuda_matches_cpu(GetParam(), CudnnApi::Graph);
+}
+
+INSTANTIATE_TEST_SUITE_P(Convolutions, CudnnGraphApiMatchesCpu, ::testing::ValuesIn(convolutions_in(rows())),
+                         row_name);
 
 }  // namespace
 }  // namespace r50::backend_compare

@@ -1,7 +1,9 @@
 // defines: cuda
 #pragma once
 
+#include <map>
 #include <memory>
+#include <utility>
 
 #include "ops/backend.h"
 
@@ -12,6 +14,21 @@ namespace r50 {
 // R50_REQUIRE_GPU_OR_SKIP(): without a GPU, creating it throws.
 inline Backend& cuda() {
   static const std::unique_ptr<Backend> backend = make_cuda_backend({});
+  return *backend;
+}
+
+// The same at `precision`, its convolutions on `cudnn_api`: one backend per combination, kept as
+// cuda()'s is (cuda() itself for the legacy API at fp32). tf32 needs compute capability 8.0.
+inline Backend& cuda(CudnnApi cudnn_api, Precision precision = Precision::Fp32) {
+  if (cudnn_api == CudnnApi::Legacy && precision == Precision::Fp32) return cuda();
+  static std::map<std::pair<CudnnApi, Precision>, std::unique_ptr<Backend>> backends;
+  std::unique_ptr<Backend>& backend = backends[{cudnn_api, precision}];
+  if (!backend) {
+    CudaBackendOptions options;
+    options.precision = precision;
+    options.cudnn_api = cudnn_api;
+    backend = make_cuda_backend(options);
+  }
   return *backend;
 }
 

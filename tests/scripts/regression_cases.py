@@ -189,6 +189,27 @@ def different_execution(case):
            "row-major")
 
 
+def different_cudnn_api(case):
+    baseline = case.results(3)
+    legacy, graph, older = copy.deepcopy(baseline), copy.deepcopy(baseline), copy.deepcopy(baseline)
+    legacy["context"]["cudnn_api"] = "legacy"
+    graph["context"]["cudnn_api"] = "graph"
+    older["context"].pop("cudnn_api", None)
+    status, _, stderr = case.run("check_regression.py", case.write(older, "older.json"),
+                                 case.write(graph, "graph.json"))
+    expect(status == 2 and "cudnn_api (baseline legacy, current graph)" in stderr,
+           "a --cudnn-api graph run against one that does not record its API must be refused, naming both: a run "
+           "from before --cudnn-api ran on the legacy API")
+    status, stdout, _ = case.run("check_regression.py", case.write(older, "older.json"),
+                                 case.write(legacy, "legacy.json"))
+    expect(status == 0 and "no regression" in stdout,
+           "a run that does not record its cuDNN API and a legacy one ran the same way: compared, not refused")
+    status, stdout, stderr = case.run("check_regression.py", case.write(graph, "graph.json"),
+                                      case.write(legacy, "legacy.json"), "--ignore-context")
+    expect(status == 0 and "cudnn_api (baseline graph, current legacy)" in stdout,
+           "--ignore-context must compare them, noting the difference")
+
+
 def missing_context(case):
     document = case.results(3)
     for key in CPU_RUN_CONTEXT:
@@ -267,8 +288,8 @@ def bad_files(case):
 
 CASES = {function.__name__: function for function in [
     against_itself, planted_slowdown, within_spread, beyond_spread, different_batch_in_context,
-    different_batch_in_name, different_execution, missing_context, single_repetition, compare_table_and_chart,
-    compare_warns_on_batch, bad_files]}
+    different_batch_in_name, different_execution, different_cudnn_api, missing_context, single_repetition,
+    compare_table_and_chart, compare_warns_on_batch, bad_files]}
 
 
 def main():

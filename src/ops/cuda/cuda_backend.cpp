@@ -9,6 +9,8 @@
 #include "memory/cuda_memory.h"
 #include "ops/cuda/cublas_check.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cudnn_conv.h"
+#include "ops/cuda/cudnn_graph.h"
 #include "ops/op_checks.h"
 
 namespace r50 {
@@ -109,8 +111,12 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : options_(options) 
   // cuBLAS would otherwise take its workspace from the runtime behind the allocator's back.
   cublas_workspace_ = Buffer(*allocator_, cublas_workspace_bytes(info_.compute_capability_major));
   R50_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_.data(), cublas_workspace_.bytes()));
-  convolutions_ = std::make_unique<CudnnConvolutions>(*allocator_, stream_, options.cudnn_benchmark,
-                                                      options.precision == Precision::Tf32);
+  const bool tf32 = options.precision == Precision::Tf32;
+  if (options.cudnn_api == CudnnApi::Graph) {
+    convolutions_ = std::make_unique<CudnnGraphConvolutions>(*allocator_, stream_, options.cudnn_benchmark, tf32);
+  } else {
+    convolutions_ = std::make_unique<CudnnConvolutions>(*allocator_, stream_, options.cudnn_benchmark, tf32);
+  }
 }
 
 CudaBackend::~CudaBackend() {

@@ -12,7 +12,7 @@
 #include "kernels.h"
 #include "memory/buffer.h"
 #include "ops/backend.h"
-#include "ops/cuda/cudnn_conv.h"
+#include "ops/cuda/convolutions.h"
 #include "ops/cuda/gpu_clocks.h"
 
 namespace r50 {
@@ -28,9 +28,10 @@ inline kernels::Order order_of(const Tensor& tensor) {
 
 // The Backend on one GPU. Every op checks its arguments on the host (op_checks.h), then enqueues
 // on the backend's own stream and returns; only copy_to_host and synchronize wait. Convolutions
-// go to cuDNN (cudnn_conv.cpp), the fully connected layer to cuBLAS (linear.cpp), the rest to the
-// handwritten kernels of kernels/. The method definitions live one file per op family, as the CPU
-// backend's do; this file's own in cuda_backend.cpp.
+// go to cuDNN (cudnn_conv.cpp, or cudnn_graph.cpp with CudnnApi::Graph), the fully connected
+// layer to cuBLAS (linear.cpp), the rest to the handwritten kernels of kernels/. The method
+// definitions live one file per op family, as the CPU backend's do; this file's own in
+// cuda_backend.cpp.
 //
 // Device memory comes from a CachingAllocator over cudaMalloc. Everything is allocated for the
 // default Stream{}, which on this backend stands for its one compute stream: every op runs there,
@@ -55,6 +56,7 @@ class CudaBackend final : public Backend {
   bool can_capture() const override { return true; }
   std::unique_ptr<CapturedWork> capture(const std::function<void()>& work) override;
 
+  CudnnApi cudnn_api() const { return options_.cudnn_api; }
   std::vector<ConvAlgorithmChoice> convolution_choices() const { return convolutions_->choices(); }
   // The GPU's clocks and power draw now, from NVML where it answers: read at the end of a
   // measurement, they say whether the card held its clocks under load.
@@ -163,7 +165,7 @@ class CudaBackend final : public Backend {
   };
   std::array<Ones, 3> ones_;  // indexed by kernels::Storage
   std::vector<kernels::SgdTensor> sgd_tensors_;  // sgd_step_all's table, reused from step to step
-  std::unique_ptr<CudnnConvolutions> convolutions_;
+  std::unique_ptr<Convolutions> convolutions_;
   bool capturing_ = false;
 };
 

@@ -1,6 +1,7 @@
-// The one translation unit that sees cuDNN. Each convolution shape and direction gets a plan once
-// (descriptors, algorithm, workspace size), cached for the rest of the run; the three directions
-// share that code through ConvApi, which maps a direction to its cuDNN calls.
+// cuDNN's legacy descriptor API (cudnn_graph.cpp holds the graph API's calls). Each convolution
+// shape and direction gets a plan once (descriptors, algorithm, workspace size), cached for the
+// rest of the run; the three directions share that code through ConvApi, which maps a direction
+// to its cuDNN calls.
 //
 // Math: fp32 data with CUDNN_FMA_MATH, so that compute capability 8.0 and newer do not quietly
 // round operands to TF32 (cuDNN's default allows it); a candidate algorithm that cannot run under
@@ -35,14 +36,7 @@
 #include <utility>
 
 #include "memory/buffer.h"
-
-// Runs a cuDNN call; a failure throws r50::Error naming the call, the status, file and line.
-#define R50_CUDNN_CHECK(call)                                                              \
-  do {                                                                                     \
-    const cudnnStatus_t r50_status_ = (call);                                              \
-    if (r50_status_ != CUDNN_STATUS_SUCCESS)                                               \
-      R50_THROW(#call, " failed: ", cudnnGetErrorString(r50_status_));                     \
-  } while (0)
+#include "ops/cuda/cudnn_check.h"
 
 namespace r50 {
 namespace {
@@ -405,15 +399,6 @@ struct CudnnConvolutions::Impl {
                              chosen.workspace_bytes, beta));
   }
 };
-
-const char* conv_direction_name(ConvDirection direction) {
-  switch (direction) {
-    case ConvDirection::Forward: return "forward";
-    case ConvDirection::BackwardData: return "backward_data";
-    case ConvDirection::BackwardFilter: return "backward_filter";
-  }
-  return "unknown";
-}
 
 CudnnConvolutions::CudnnConvolutions(Allocator& allocator, void* cuda_stream, bool benchmark, bool tf32)
     : impl_(std::make_unique<Impl>(allocator, cuda_stream, benchmark, tf32)) {}
