@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: scripts/device_check.sh OUTDIR [--perf] [--build-dir DIR]
+# usage: scripts/device_check.sh OUTDIR [--perf] [--build-dir DIR] [--only PHASE,...]
 # Verifies a GPU machine, ours or a user's.
 #   quick tier (the default): finds CUDA, cuDNN and cuBLAS (a system install, or the copies inside
 #     a PyTorch Python environment), builds for this GPU only (or uses --build-dir, a build made
@@ -7,24 +7,29 @@
 #     compute-sanitizer memcheck over the kernel tests.
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
 #     (batch 64, 224x224: fp32 with --profile-layers; tf32, tf32 --unfused and tf32 --cuda-graph;
-#     bf16 and fp16; tf32 and bf16 --channels-last, on cuDNN's legacy and graph APIs) on synthetic
-#     data, with no arguments, and end to end over a Food-101-layout fixture (fp32 and tf32),
-#     bench_layers' memory-bound ops (tf32), and the PyTorch peer on the same GPU at each precision
-#     (tf32 also channels_last; bf16 and fp16 AMP channels_last), with the ratios.
+#     bf16, fp16 and fp16 --cuda-graph; tf32 and bf16 --channels-last, on cuDNN's legacy and graph
+#     APIs; bf16 --channels-last --cuda-graph) on synthetic data, with no arguments, and end to
+#     end over a Food-101-layout fixture (fp32 and tf32), bench_layers' memory-bound ops (tf32),
+#     and the PyTorch peer on the same GPU at each precision (tf32 also channels_last; bf16 and
+#     fp16 AMP channels_last), with the ratios.
+# --only runs just the phases it names (and `machine`), e.g. the --perf phases on a build a first
+# call made: --build-dir build/device --perf --only bench_bf16,peer,ratios.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
 set -uo pipefail
-usage="usage: scripts/device_check.sh OUTDIR [--perf] [--build-dir DIR]"
+usage="usage: scripts/device_check.sh OUTDIR [--perf] [--build-dir DIR] [--only PHASE,...]"
 out=${1:?$usage}
 shift
 perf=0
 build=build/device
 prebuilt=0
+only=""
 while (($#)); do
   case $1 in
     --perf) perf=1 ;;
     --build-dir) build=${2:?$usage}; prebuilt=1; shift ;;
+    --only) only=",${2:?$usage},"; shift ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
   shift
@@ -39,6 +44,7 @@ failed=0
 phase() {  # phase NAME TIMEOUT_SECONDS COMMAND...
   local name=$1 limit=$2 start status
   shift 2
+  [[ -z $only || $name == machine || $only == *",$name,"* ]] || return 0
   start=$(date +%s)
   echo "== $name"
   # bash -c, so that a phase can be one of the functions below (exported with export -f).
@@ -150,6 +156,12 @@ bench_tf32_unfused() { run_bench bench_resnet50_tf32_unfused --precision tf32 --
 # Mixed precision: half-precision activations from fp32 master weights (fp16 with loss scaling).
 bench_bf16() { run_bench bench_resnet50_bf16 --precision bf16; }
 bench_fp16() { run_bench bench_resnet50_fp16 --precision fp16; }
+# fp16 captured as a CUDA graph: its loss scale, overflow test and skip all run on the device.
+bench_fp16_graph() { run_bench bench_resnet50_fp16_graph --precision fp16 --cuda-graph; }
+# The fastest configuration built: bf16, channels-last, one graph replay a step.
+bench_bf16_channels_last_graph() {
+  run_bench bench_resnet50_bf16_channels_last_graph --precision bf16 --channels-last --cuda-graph
+}
 # Channels-last activations, the layout PyTorch's fastest peer runs.
 bench_tf32_channels_last() { run_bench bench_resnet50_tf32_channels_last --precision tf32 --channels-last; }
 bench_bf16_channels_last() { run_bench bench_resnet50_bf16_channels_last --precision bf16 --channels-last; }
@@ -220,7 +232,11 @@ for program, precision, ours, peers in [
          ["peer_pytorch_bf16_channels_last.json"]),
         ("bench_resnet50 --channels-last --cudnn-api graph", "bf16",
          load("bench_resnet50_bf16_channels_last_cudnn_graph.json"), ["peer_pytorch_bf16_channels_last.json"]),
-        ("bench_resnet50", "fp16", load("bench_resnet50_fp16.json"), ["peer_pytorch_fp16_channels_last.json"])]:
+        ("bench_resnet50 --channels-last --cuda-graph", "bf16", load("bench_resnet50_bf16_channels_last_graph.json"),
+         ["peer_pytorch_bf16_channels_last.json"]),
+        ("bench_resnet50", "fp16", load("bench_resnet50_fp16.json"), ["peer_pytorch_fp16_channels_last.json"]),
+        ("bench_resnet50 --cuda-graph", "fp16", load("bench_resnet50_fp16_graph.json"),
+         ["peer_pytorch_fp16_channels_last.json"])]:
     # Where the plain run of ours failed, PyTorch's figure stands alone, the one to beat.
     if ours is None and program != "bench_resnet50":
         continue
@@ -238,8 +254,9 @@ EOF
 
 export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck run_bench bench bench_tf32 \
-  bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_tf32_channels_last bench_bf16_channels_last \
-  bench_tf32_channels_last_cudnn_graph bench_bf16_channels_last_cudnn_graph bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer ratios
+  bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_fp16_graph bench_tf32_channels_last \
+  bench_bf16_channels_last bench_bf16_channels_last_graph bench_tf32_channels_last_cudnn_graph \
+  bench_bf16_channels_last_cudnn_graph bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -256,8 +273,10 @@ if ((perf)); then
   phase bench_tf32_graph 180 bench_tf32_graph
   phase bench_bf16 180 bench_bf16
   phase bench_fp16 180 bench_fp16
+  phase bench_fp16_graph 180 bench_fp16_graph
   phase bench_tf32_channels_last 180 bench_tf32_channels_last
   phase bench_bf16_channels_last 180 bench_bf16_channels_last
+  phase bench_bf16_channels_last_graph 180 bench_bf16_channels_last_graph
   phase bench_tf32_channels_last_cudnn_graph 180 bench_tf32_channels_last_cudnn_graph
   phase bench_bf16_channels_last_cudnn_graph 180 bench_bf16_channels_last_cudnn_graph
   phase bench_default 120 bench_default
