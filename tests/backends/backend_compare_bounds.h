@@ -1,7 +1,8 @@
 // defines: backend_compare::kCudnnAlgorithmFactor, conv_tolerance, tensor_core_bound,
 //          half_conv_tolerance, conv_forward_magnitude, conv_backward_data_magnitude,
 //          conv_backward_filter_magnitude, conv_forward_terms, conv_backward_data_terms,
-//          conv_backward_filter_terms, max_pool2d_backward_tolerance,
+//          conv_backward_filter_terms, F32ConvolutionRows, add_f32_convolution_rows,
+//          max_pool2d_backward_tolerance,
 //          global_avg_pool_forward_tolerance, SoftmaxCrossEntropyTolerances,
 //          softmax_cross_entropy_forward_tolerances, normalize_images_tolerance
 //
@@ -12,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "backends/backend_compare.h"
 
@@ -51,6 +54,20 @@ HostTensor<float> conv_backward_filter_magnitude(const HostTensor<float>& x,
 std::int64_t conv_forward_terms(const ConvShape& c);
 std::int64_t conv_backward_data_terms(const ConvShape& c, bool accumulate);
 std::int64_t conv_backward_filter_terms(const ConvShape& c);
+
+// The four rows of one F32 convolution shape, as the row-major, channels-last and tf32 rows run
+// it: forward, backward data overwriting and accumulating, backward filter, named op + `suffix`.
+// Tensors are in `layout`; inputs come from Rng(seed) for the forward, seed + 1 and seed + 2 for
+// the backward data and filter; each output's tolerance is `tolerance` of its magnitude and
+// terms. `precision` is the CUDA backend's (Row::precision).
+struct F32ConvolutionRows {
+  std::string suffix;
+  Layout layout;
+  std::uint64_t seed;
+  Tolerance (*tolerance)(const HostTensor<float>& magnitude, std::int64_t terms);
+  Precision precision = Precision::Fp32;
+};
+void add_f32_convolution_rows(std::vector<Row>& rows, const ConvShape& c, const F32ConvolutionRows& how);
 
 // ---- pooling, softmax cross-entropy, the input normalisation.
 

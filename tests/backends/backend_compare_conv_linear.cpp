@@ -25,40 +25,6 @@ const ConvShape kConvShapes[] = {
     {"Odd1x1Stride2", {3, 5, 13, 13}, {7, 5, 1, 1}, {2, 0}, true},
 };
 
-Outputs conv_forward(const ConvShape& c, Backend& backend) {
-  Rng rng(11);
-  const auto x = uniform(c.x, rng), w = uniform(c.w, rng);
-  const Shape y_shape = conv2d_output_shape(c.x, c.w, c.params);
-  Stage stage(backend);
-  const Tensor& y = stage.output(y_shape);
-  backend.conv2d_forward(stage.input(x), stage.input(w), y, c.params);
-  return {{"y", stage.read(y), conv_tolerance(conv_forward_magnitude(x, w, c), conv_forward_terms(c))}};
-}
-
-// Overwriting dx, or accumulating into what it held (one more term per element).
-Outputs conv_backward_data(const ConvShape& c, Backend& backend, bool accumulate) {
-  Rng rng(12);
-  const auto dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng), w = uniform(c.w, rng);
-  const auto before = uniform(c.x, rng);
-  Stage stage(backend);
-  const Tensor& dx = accumulate ? stage.input(before) : stage.output(c.x);
-  backend.conv2d_backward_data(stage.input(dy), stage.input(w), dx, c.params, accumulate);
-  return {{"dx", stage.read(dx),
-           conv_tolerance(conv_backward_data_magnitude(dy, w, before, accumulate, c),
-                          conv_backward_data_terms(c, accumulate))}};
-}
-
-Outputs conv_backward_filter(const ConvShape& c, Backend& backend) {
-  Rng rng(13);
-  const Shape y_shape = conv2d_output_shape(c.x, c.w, c.params);
-  const auto x = uniform(c.x, rng), dy = uniform(y_shape, rng);
-  Stage stage(backend);
-  const Tensor& dw = stage.output(c.w);
-  backend.conv2d_backward_filter(stage.input(x), stage.input(dy), dw, c.params);
-  return {{"dw", stage.read(dw),
-           conv_tolerance(conv_backward_filter_magnitude(x, dy, c), conv_backward_filter_terms(c))}};
-}
-
 // The fully connected layer: cuBLAS under its default math (fp32 stays fp32), the bias entering
 // the GEMM's sum. Both backends are within γ(terms)·magnitude of the exact value
 // (tests/ops/linear_test for the CPU), so within 2·γ(terms)·magnitude of each other, with
@@ -114,16 +80,7 @@ Outputs linear_backward(const LinearShape& s, bool with_dx, Backend& backend) {
 
 std::vector<Row> convolution_rows() {
   std::vector<Row> rows;
-  for (const ConvShape& c : kConvShapes) {
-    const std::string name = c.name;
-    rows.push_back({"Conv2dForward" + name, c.odd, [c](Backend& b) { return conv_forward(c, b); }});
-    rows.push_back(
-        {"Conv2dBackwardData" + name, c.odd, [c](Backend& b) { return conv_backward_data(c, b, false); }});
-    rows.push_back({"Conv2dBackwardDataAccumulate" + name, c.odd,
-                    [c](Backend& b) { return conv_backward_data(c, b, true); }});
-    rows.push_back({"Conv2dBackwardFilter" + name, c.odd,
-                    [c](Backend& b) { return conv_backward_filter(c, b); }});
-  }
+  for (const ConvShape& c : kConvShapes) add_f32_convolution_rows(rows, c, {"", Layout::RowMajor, 11, conv_tolerance});
   return rows;
 }
 

@@ -29,38 +29,6 @@ const ConvShape kConvShapes[] = {
     {"Odd3x3Stride2", {3, 5, 13, 13}, {7, 5, 3, 3}, {2, 1}, true},
 };
 
-Outputs conv_forward(const ConvShape& c, Backend& backend) {
-  Rng rng(211);
-  const auto x = uniform(c.x, rng), w = uniform(c.w, rng);
-  Stage stage(backend);
-  const Tensor& y = stage.output(conv2d_output_shape(c.x, c.w, c.params), kNhwc);
-  backend.conv2d_forward(stage.input(x, kNhwc), stage.input(w, kNhwc), y, c.params);
-  return {{"y", stage.read(y), conv_tolerance(conv_forward_magnitude(x, w, c), conv_forward_terms(c))}};
-}
-
-// Overwriting dx, or adding to what it held (cuDNN's beta = 1).
-Outputs conv_backward_data(const ConvShape& c, bool accumulate, Backend& backend) {
-  Rng rng(212);
-  const auto dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng), w = uniform(c.w, rng);
-  const auto before = uniform(c.x, rng);
-  Stage stage(backend);
-  const Tensor& dx = accumulate ? stage.input(before, kNhwc) : stage.output(c.x, kNhwc);
-  backend.conv2d_backward_data(stage.input(dy, kNhwc), stage.input(w, kNhwc), dx, c.params, accumulate);
-  return {{"dx", stage.read(dx),
-           conv_tolerance(conv_backward_data_magnitude(dy, w, before, accumulate, c),
-                          conv_backward_data_terms(c, accumulate))}};
-}
-
-Outputs conv_backward_filter(const ConvShape& c, Backend& backend) {
-  Rng rng(213);
-  const auto x = uniform(c.x, rng), dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng);
-  Stage stage(backend);
-  const Tensor& dw = stage.output(c.w, kNhwc);
-  backend.conv2d_backward_filter(stage.input(x, kNhwc), stage.input(dy, kNhwc), dw, c.params);
-  return {{"dw", stage.read(dw),
-           conv_tolerance(conv_backward_filter_magnitude(x, dy, c), conv_backward_filter_terms(c))}};
-}
-
 Outputs conv_forward_f16(const ConvShape& c, Backend& backend) {
   Rng rng(221);
   const auto x = uniform_in(DType::F16, c.x, rng), w = uniform_in(DType::F16, c.w, rng);
@@ -258,14 +226,8 @@ Outputs add(const ShapeCase& s, Backend& backend) {
 std::vector<Row> nhwc_rows() {
   std::vector<Row> rows;
   for (const ConvShape& c : kConvShapes) {
+    add_f32_convolution_rows(rows, c, {"Nhwc", kNhwc, 211, conv_tolerance});
     const std::string name = std::string(c.name) + "Nhwc";
-    rows.push_back({"Conv2dForward" + name, c.odd, [c](Backend& b) { return conv_forward(c, b); }});
-    rows.push_back(
-        {"Conv2dBackwardData" + name, c.odd, [c](Backend& b) { return conv_backward_data(c, false, b); }});
-    rows.push_back({"Conv2dBackwardDataAccumulate" + name, c.odd,
-                    [c](Backend& b) { return conv_backward_data(c, true, b); }});
-    rows.push_back(
-        {"Conv2dBackwardFilter" + name, c.odd, [c](Backend& b) { return conv_backward_filter(c, b); }});
     rows.push_back(
         {"Conv2dForward" + name + "F16", c.odd, [c](Backend& b) { return conv_forward_f16(c, b); }});
     rows.push_back({"Conv2dBackwardData" + name + "F16", c.odd,

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/backend_compare_bounds.h"
@@ -193,6 +195,53 @@ std::int64_t conv_backward_data_terms(const ConvShape& c, bool accumulate) {
 std::int64_t conv_backward_filter_terms(const ConvShape& c) {
   const Shape y = conv2d_output_shape(c.x, c.w, c.params);
   return y[0] * y[2] * y[3];
+}
+
+namespace {
+
+Outputs f32_conv_forward(const ConvShape& c, const F32ConvolutionRows& how, Backend& backend) {
+  Rng rng(how.seed);
+  const auto x = uniform(c.x, rng), w = uniform(c.w, rng);
+  Stage stage(backend);
+  const Tensor& y = stage.output(conv2d_output_shape(c.x, c.w, c.params), how.layout);
+  backend.conv2d_forward(stage.input(x, how.layout), stage.input(w, how.layout), y, c.params);
+  return {{"y", stage.read(y), how.tolerance(conv_forward_magnitude(x, w, c), conv_forward_terms(c))}};
+}
+
+// Overwriting dx, or adding to what it held (cuDNN's beta = 1; one more term per element).
+Outputs f32_conv_backward_data(const ConvShape& c, const F32ConvolutionRows& how, bool accumulate,
+                               Backend& backend) {
+  Rng rng(how.seed + 1);
+  const auto dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng), w = uniform(c.w, rng);
+  const auto before = uniform(c.x, rng);
+  Stage stage(backend);
+  const Tensor& dx = accumulate ? stage.input(before, how.layout) : stage.output(c.x, how.layout);
+  backend.conv2d_backward_data(stage.input(dy, how.layout), stage.input(w, how.layout), dx, c.params, accumulate);
+  return {{"dx", stage.read(dx),
+           how.tolerance(conv_backward_data_magnitude(dy, w, before, accumulate, c),
+                         conv_backward_data_terms(c, accumulate))}};
+}
+
+Outputs f32_conv_backward_filter(const ConvShape& c, const F32ConvolutionRows& how, Backend& backend) {
+  Rng rng(how.seed + 2);
+  const auto x = uniform(c.x, rng), dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng);
+  Stage stage(backend);
+  const Tensor& dw = stage.output(c.w, how.layout);
+  backend.conv2d_backward_filter(stage.input(x, how.layout), stage.input(dy, how.layout), dw, c.params);
+  return {{"dw", stage.read(dw),
+           how.tolerance(conv_backward_filter_magnitude(x, dy, c), conv_backward_filter_terms(c))}};
+}
+
+}  // namespace
+
+void add_f32_convolution_rows(std::vector<Row>& rows, const ConvShape& c, const F32ConvolutionRows& how) {
+  const auto row = [&](const char* op, std::function<Outputs(Backend&)> run) {
+    rows.push_back({op + std::string(c.name) + how.suffix, c.odd, std::move(run), how.precision});
+  };
+  row("Conv2dForward", [c, how](Backend& b) { return f32_conv_forward(c, how, b); });
+  row("Conv2dBackwardData", [c, how](Backend& b) { return f32_conv_backward_data(c, how, false, b); });
+  row("Conv2dBackwardDataAccumulate", [c, how](Backend& b) { return f32_conv_backward_data(c, how, true, b); });
+  row("Conv2dBackwardFilter", [c, how](Backend& b) { return f32_conv_backward_filter(c, how, b); });
 }
 
 // ---- pooling, softmax cross-entropy, the input normalisation.

@@ -3,9 +3,7 @@
 // channels-last. The harness runs them where the GPU has TF32 (compute capability 8.0 and newer)
 // and passes over them, saying so, elsewhere.
 #include <cstdint>
-#include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "backends/backend_compare_bounds.h"
@@ -39,52 +37,13 @@ const ConvShape kConvShapes[] = {
     {"Odd3x3Stride2", {3, 5, 13, 13}, {7, 5, 3, 3}, {2, 1}, true},
 };
 
-Outputs conv_forward(const ConvShape& c, Layout layout, Backend& backend) {
-  Rng rng(311);
-  const auto x = uniform(c.x, rng), w = uniform(c.w, rng);
-  Stage stage(backend);
-  const Tensor& y = stage.output(conv2d_output_shape(c.x, c.w, c.params), layout);
-  backend.conv2d_forward(stage.input(x, layout), stage.input(w, layout), y, c.params);
-  return {{"y", stage.read(y), tf32_conv_tolerance(conv_forward_magnitude(x, w, c), conv_forward_terms(c))}};
-}
-
-Outputs conv_backward_data(const ConvShape& c, Layout layout, bool accumulate, Backend& backend) {
-  Rng rng(312);
-  const auto dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng), w = uniform(c.w, rng);
-  const auto before = uniform(c.x, rng);
-  Stage stage(backend);
-  const Tensor& dx = accumulate ? stage.input(before, layout) : stage.output(c.x, layout);
-  backend.conv2d_backward_data(stage.input(dy, layout), stage.input(w, layout), dx, c.params, accumulate);
-  return {{"dx", stage.read(dx),
-           tf32_conv_tolerance(conv_backward_data_magnitude(dy, w, before, accumulate, c),
-                               conv_backward_data_terms(c, accumulate))}};
-}
-
-Outputs conv_backward_filter(const ConvShape& c, Layout layout, Backend& backend) {
-  Rng rng(313);
-  const auto x = uniform(c.x, rng), dy = uniform(conv2d_output_shape(c.x, c.w, c.params), rng);
-  Stage stage(backend);
-  const Tensor& dw = stage.output(c.w, layout);
-  backend.conv2d_backward_filter(stage.input(x, layout), stage.input(dy, layout), dw, c.params);
-  return {{"dw", stage.read(dw),
-           tf32_conv_tolerance(conv_backward_filter_magnitude(x, dy, c), conv_backward_filter_terms(c))}};
-}
-
 }  // namespace
 
 std::vector<Row> tf32_rows() {
   std::vector<Row> rows;
   for (const ConvShape& c : kConvShapes) {
-    for (const Layout layout : {Layout::RowMajor, Layout::ChannelsLast}) {
-      const std::string name = c.name + std::string(layout == Layout::ChannelsLast ? "Nhwc" : "") + "Tf32";
-      const auto row = [&](const std::string& op, std::function<Outputs(Backend&)> run) {
-        rows.push_back({op + name, c.odd, std::move(run), Precision::Tf32});
-      };
-      row("Conv2dForward", [c, layout](Backend& b) { return conv_forward(c, layout, b); });
-      row("Conv2dBackwardData", [c, layout](Backend& b) { return conv_backward_data(c, layout, false, b); });
-      row("Conv2dBackwardDataAccumulate", [c, layout](Backend& b) { return conv_backward_data(c, layout, true, b); });
-      row("Conv2dBackwardFilter", [c, layout](Backend& b) { return conv_backward_filter(c, layout, b); });
-    }
+    add_f32_convolution_rows(rows, c, {"Tf32", Layout::RowMajor, 311, tf32_conv_tolerance, Precision::Tf32});
+    add_f32_convolution_rows(rows, c, {"NhwcTf32", Layout::ChannelsLast, 311, tf32_conv_tolerance, Precision::Tf32});
   }
   return rows;
 }
