@@ -10,8 +10,8 @@
 #     bf16, fp16 and fp16 --cuda-graph; tf32 and bf16 --channels-last, on cuDNN's legacy and graph
 #     APIs; bf16 --channels-last --cuda-graph) on synthetic data, with no arguments, and end to
 #     end over a Food-101-layout fixture (fp32 and tf32), bench_layers' memory-bound ops (tf32),
-#     and the PyTorch peer on the same GPU at each precision (tf32 also channels_last; bf16 and
-#     fp16 AMP channels_last), with the ratios.
+#     the kernel variants of dev/cuda, and the PyTorch peer on the same GPU at each precision
+#     (tf32 also channels_last; bf16 and fp16 AMP channels_last), with the ratios.
 # --only runs just the phases it names (and `machine`), e.g. the --perf phases on a build a first
 # call made: --build-dir build/device --perf --only bench_bf16,peer,ratios.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
@@ -205,6 +205,9 @@ layers_memory_bound() {
     --benchmark_out="$out/bench_layers_memory_bound.json" --benchmark_out_format=json
 }
 
+# The kernel harnesses of dev/cuda: each variant checked against the CPU backend, then timed.
+dev_kernels() { "$build/dev/dev_max_pool2d_backward"; }
+
 # One row per program and precision, and ours over PyTorch's at the same precision.
 ratios() {
   python3 - "$out" <<'EOF'
@@ -256,7 +259,7 @@ export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck run_bench bench bench_tf32 \
   bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_fp16_graph bench_tf32_channels_last \
   bench_bf16_channels_last bench_bf16_channels_last_graph bench_tf32_channels_last_cudnn_graph \
-  bench_bf16_channels_last_cudnn_graph bench_default bench_food101 bench_food101_tf32 layers_memory_bound peer ratios
+  bench_bf16_channels_last_cudnn_graph bench_default bench_food101 bench_food101_tf32 layers_memory_bound dev_kernels peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -283,6 +286,7 @@ if ((perf)); then
   phase bench_food101 180 bench_food101
   phase bench_food101_tf32 180 bench_food101_tf32
   phase layers_memory_bound 180 layers_memory_bound
+  phase dev_kernels 120 dev_kernels
   phase peer 240 peer
   phase ratios 30 ratios
 fi
