@@ -6,7 +6,9 @@
 // Math: fp32 data with CUDNN_FMA_MATH, so that compute capability 8.0 and newer do not quietly
 // round operands to TF32 (cuDNN's default allows it); a candidate algorithm that cannot run under
 // FMA math is passed over. Under tf32 the descriptors ask for CUDNN_TENSOR_OP_MATH, every
-// candidate cuDNN offers is usable, and the chosen one's own math type is set on its descriptor.
+// candidate cuDNN offers is usable but one that would convert the fp32 data to a narrower type
+// than TF32 (CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, fp16 on the way), and the chosen one's own
+// math type is set on its descriptor.
 //
 // Half-precision data (F16, BF16) is stored as such and summed in fp32: the convolution's compute
 // type is CUDNN_DATA_FLOAT (cuDNN's PSEUDO_HALF and PSEUDO_BFLOAT16 configurations, as PyTorch
@@ -212,7 +214,6 @@ struct Arithmetic {
   cudnnDataType_t data;
   cudnnMathType_t math;
   bool tensor_cores;
-  bool half;  // F16 or BF16 data
   const char* name;
 };
 
@@ -220,22 +221,22 @@ struct Arithmetic {
 Arithmetic arithmetic_of(DType dtype, bool tf32) {
   switch (dtype) {
     case DType::F32:
-      return tf32 ? Arithmetic{CUDNN_DATA_FLOAT, CUDNN_TENSOR_OP_MATH, true, false, "tf32"}
-                  : Arithmetic{CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, false, false, "fp32 (FMA math)"};
-    case DType::F16: return {CUDNN_DATA_HALF, CUDNN_TENSOR_OP_MATH, true, true, "fp16"};
-    case DType::BF16: return {CUDNN_DATA_BFLOAT16, CUDNN_TENSOR_OP_MATH, true, true, "bf16"};
+      return tf32 ? Arithmetic{CUDNN_DATA_FLOAT, CUDNN_TENSOR_OP_MATH, true, "tf32"}
+                  : Arithmetic{CUDNN_DATA_FLOAT, CUDNN_FMA_MATH, false, "fp32 (FMA math)"};
+    case DType::F16: return {CUDNN_DATA_HALF, CUDNN_TENSOR_OP_MATH, true, "fp16"};
+    case DType::BF16: return {CUDNN_DATA_BFLOAT16, CUDNN_TENSOR_OP_MATH, true, "bf16"};
     default: R50_THROW("cuDNN convolutions take F32, F16 or BF16 tensors, not ", dtype_name(dtype));
   }
 }
 
-// A candidate cuDNN offers is usable when it ran (or would run) and, unless tensor cores are
-// allowed (tf32, half data), needs no tensor-core math; for half data, when it keeps the data's
-// own type.
+// A candidate cuDNN offers is usable when it ran (or would run) and keeps the data's own type
+// (no CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION), and, unless tensor cores are allowed (tf32, half
+// data), needs no tensor-core math.
 template <typename Perf>
 bool usable(const Perf& perf, const Arithmetic& arithmetic) {
   if (perf.status != CUDNN_STATUS_SUCCESS) return false;
-  if (arithmetic.half) return perf.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-  return arithmetic.tensor_cores || perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH;
+  if (arithmetic.tensor_cores) return perf.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+  return perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH;
 }
 
 cudnnTensorFormat_t format_of(Layout layout) {
