@@ -178,7 +178,8 @@ bool run(const Problem& problem, bool timed, std::vector<Result>& results) {
   bool all_equal = true;
   const auto check = [&](const char* variant, const std::vector<float>& got, const std::vector<float>& want) {
     const std::size_t mismatches = count_mismatches(variant, got, want);
-    std::printf("%-16s %s\n", variant, mismatches ? "DIFFERS from the CPU backend" : "equal to the CPU backend, bit for bit");
+    std::printf("%-16s %s\n", variant,
+                mismatches ? "DIFFERS from the CPU backend" : "equal to the CPU backend, bit for bit");
     all_equal = all_equal && mismatches == 0;
   };
   const auto measure = [&](const char* variant, double bytes, const std::function<void()>& launch) {
@@ -209,7 +210,8 @@ bool run(const Problem& problem, bool timed, std::vector<Result>& results) {
   backward_tile<<<grid, threads>>>(x.data(), y.data(), dy.data(), dx.data(), s);
   R50_DEV_CHECK(cudaGetLastError());
   check("tile NCHW", dx.to_host(), problem.dx);
-  measure("tile NCHW", product_bytes, [&] { backward_tile<<<grid, threads>>>(x.data(), y.data(), dy.data(), dx.data(), s); });
+  measure("tile NCHW", product_bytes,
+          [&] { backward_tile<<<grid, threads>>>(x.data(), y.data(), dy.data(), dx.data(), s); });
 
   const DeviceArray<std::uint8_t> where(problem.y.size());
   const DeviceArray<float> y_argmax(problem.y.size());

@@ -75,8 +75,11 @@ TEST(UpdateLossScale, NeverGrowsToInfinity) {
 
 TEST(UpdateLossScale, RefusesParametersThatCannotWork) {
   HostLossScale scale;
-  for (const LossScaleParams& params : {LossScaleParams{0.0f, 2.0f, 0.5f, 2000}, LossScaleParams{1.0f, 1.0f, 0.5f, 2000},
-                                        LossScaleParams{1.0f, 2.0f, 1.5f, 2000}, LossScaleParams{1.0f, 2.0f, 0.5f, 0}}) {
+  const LossScaleParams cannot_work[] = {{0.0f, 2.0f, 0.5f, 2000},  // no scale
+                                         {1.0f, 1.0f, 0.5f, 2000},  // no growth
+                                         {1.0f, 2.0f, 1.5f, 2000},  // a backoff that grows
+                                         {1.0f, 2.0f, 0.5f, 0}};    // no interval
+  for (const LossScaleParams& params : cannot_work) {
     EXPECT_TRUE(throws_naming([&] { cpu().update_loss_scale(scale.tensors(), params); }, {"loss scaling"}));
   }
 }

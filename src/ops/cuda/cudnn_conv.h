@@ -14,9 +14,10 @@ namespace r50 {
 // (NCHW) or channels-last (NHWC, filters KRSC) tensors, one layout per call. F32 tensors run with
 // CUDNN_FMA_MATH: IEEE fp32, no TF32; or, asked for, TF32 on tensor cores. F16 and BF16 tensors
 // run on tensor cores with fp32 sums. Its cuDNN calls stay in cudnn_conv.cpp (the graph API's in
-// cudnn_graph.cpp). An algorithm is chosen once per shape, dtype, layout and direction, by cuDNN's heuristics
-// or, with `benchmark`, by timing the candidates, and cached with its descriptors. Each call takes
-// its workspace from `allocator` and gives it back once the call is enqueued.
+// cudnn_graph.cpp). An algorithm is chosen once per shape, dtype, layout and direction, by
+// cuDNN's heuristics or, with `benchmark`, by timing the candidates, and cached with its
+// descriptors. Each call takes its workspace from `allocator` and gives it back once the call is
+// enqueued.
 class CudnnConvolutions final : public Convolutions {
  public:
   // `tf32`: cuDNN's tensor-op math for F32 tensors (compute capability 8.0 and newer); it does not

@@ -149,20 +149,25 @@ void add_convolution(fe::graph::Graph& graph, const ConvAlgorithmChoice& c, cons
   const std::vector<std::int64_t> padding(2, c.params.padding), stride(2, c.params.stride), dilation(2, 1);
   switch (c.direction) {
     case ConvDirection::Forward: {
-      auto attributes = fe::graph::Conv_fprop_attributes().set_padding(padding).set_stride(stride).set_dilation(dilation);
+      auto attributes =
+          fe::graph::Conv_fprop_attributes().set_padding(padding).set_stride(stride).set_dilation(dilation);
       auto output = graph.conv_fprop(input("x", kX, c.x), input("w", kW, c.w), attributes.set_name("forward"));
       describe_tensor(*output, "y", kY, y, c.layout, type, alignment).set_output(true);
       return;
     }
     case ConvDirection::BackwardData: {
-      auto attributes = fe::graph::Conv_dgrad_attributes().set_padding(padding).set_stride(stride).set_dilation(dilation);
-      auto output = graph.conv_dgrad(input("dy", kY, y), input("w", kW, c.w), attributes.set_name("backward_data"));
+      auto attributes =
+          fe::graph::Conv_dgrad_attributes().set_padding(padding).set_stride(stride).set_dilation(dilation);
+      auto output =
+          graph.conv_dgrad(input("dy", kY, y), input("w", kW, c.w), attributes.set_name("backward_data"));
       describe_tensor(*output, "dx", kX, c.x, c.layout, type, alignment).set_output(true);
       return;
     }
     case ConvDirection::BackwardFilter: {
-      auto attributes = fe::graph::Conv_wgrad_attributes().set_padding(padding).set_stride(stride).set_dilation(dilation);
-      auto output = graph.conv_wgrad(input("dy", kY, y), input("x", kX, c.x), attributes.set_name("backward_filter"));
+      auto attributes =
+          fe::graph::Conv_wgrad_attributes().set_padding(padding).set_stride(stride).set_dilation(dilation);
+      auto output =
+          graph.conv_wgrad(input("dy", kY, y), input("x", kX, c.x), attributes.set_name("backward_filter"));
       describe_tensor(*output, "dw", kW, c.w, c.layout, type, alignment).set_output(true);
       return;
     }
