@@ -49,7 +49,11 @@ set(R50_NVRTC_LIBRARY "" CACHE FILEPATH "CUDA's NVRTC library (libnvrtc.so*), wh
 if(R50_NVRTC_LIBRARY)
   target_link_libraries(r50_cudnn_frontend INTERFACE r50_cudnn "${R50_NVRTC_LIBRARY}")
 elseif(TARGET CUDA::nvrtc)
-  target_link_libraries(r50_cudnn_frontend INTERFACE r50_cudnn CUDA::nvrtc)
+  # The library alone: CMake's CUDA::nvrtc also links the driver's stub (libcuda), which would make
+  # every program need libcuda.so.1 to start, on a machine without a GPU too. cudnn-frontend
+  # reaches the driver through cudaGetDriverEntryPoint instead.
+  get_target_property(_r50_nvrtc CUDA::nvrtc IMPORTED_LOCATION)
+  target_link_libraries(r50_cudnn_frontend INTERFACE r50_cudnn "${_r50_nvrtc}")
 else()
   message(FATAL_ERROR "CUDA's NVRTC (libnvrtc), which cudnn-frontend calls, is not with the CUDA toolkit found: "
                       "install it with CUDA, or set R50_NVRTC_LIBRARY")
