@@ -58,6 +58,19 @@ else()
   message(FATAL_ERROR "CUDA's NVRTC (libnvrtc), which cudnn-frontend calls, is not with the CUDA toolkit found: "
                       "install it with CUDA, or set R50_NVRTC_LIBRARY")
 endif()
+# Its header too: the toolkit's, the one beside R50_NVRTC_LIBRARY (pip's lib/ and include/), or
+# scripts/vendor_deps.sh's copy, for a toolkit that came without it.
+set(_r50_nvrtc_hints ${CUDAToolkit_INCLUDE_DIRS} "${R50_DEPS_DIR}/include")
+if(R50_NVRTC_LIBRARY)
+  get_filename_component(_r50_nvrtc_dir "${R50_NVRTC_LIBRARY}" DIRECTORY)
+  list(PREPEND _r50_nvrtc_hints "${_r50_nvrtc_dir}/../include")
+endif()
+find_path(R50_NVRTC_INCLUDE_DIR nvrtc.h HINTS ${_r50_nvrtc_hints})
+if(NOT R50_NVRTC_INCLUDE_DIR)
+  message(FATAL_ERROR "nvrtc.h, which cudnn-frontend includes, not found: install NVRTC with CUDA, put it under "
+                      "R50_DEPS_DIR/include (scripts/vendor_deps.sh), or set R50_NVRTC_INCLUDE_DIR")
+endif()
+target_include_directories(r50_cudnn_frontend SYSTEM INTERFACE "${R50_NVRTC_INCLUDE_DIR}")
 
 add_library(r50_cublas INTERFACE)
 if(TARGET CUDA::cublas AND NOT R50_CUBLAS_ROOT)

@@ -2,10 +2,10 @@
 # usage: scripts/vendor_deps.sh [DIR]   (default: .deps)
 # Copies the small dependencies a GPU machine without Debian's -dev packages lacks into DIR, from
 # this machine's Debian packages: CLI11, nlohmann-json and stb headers, GoogleTest's sources,
-# Google Benchmark's library with its CMake package, cuDNN's headers (for a machine whose cuDNN
-# came without them), cudnn-frontend's headers (which scripts/install_deps.sh fetches from PyPI into
-# .deps/cudnn_frontend), and the photograph the Food-101 fixture is made from. Configure there with
-# -DR50_DEPS_DIR=DIR (scripts/device_check.sh does when DIR is .deps).
+# Google Benchmark's library with its CMake package, cuDNN's and NVRTC's headers (for a machine
+# whose CUDA came without them), cudnn-frontend's headers (which scripts/install_deps.sh fetches
+# from PyPI into .deps/cudnn_frontend), and the photograph the Food-101 fixture is made from.
+# Configure there with -DR50_DEPS_DIR=DIR (scripts/device_check.sh does when DIR is .deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-.deps}
@@ -23,6 +23,8 @@ cp -r "/usr/$lib/cmake/benchmark" "$dir/$lib/cmake/"
 for file in /usr/$lib/libbenchmark.so.1* /usr/$lib/libbenchmark_main.a; do cp -L "$file" "$dir/$lib/"; done
 ln -sf libbenchmark.so.1debian "$dir/$lib/libbenchmark.so"
 cp /usr/local/cuda/include/cudnn*.h "$dir/include/"
+# NVRTC's header, which cudnn-frontend includes, for a CUDA toolkit that came without it.
+cp /usr/local/cuda/include/nvrtc.h "$dir/include/"
 if [[ "$(realpath -m "$dir")" != "$(realpath -m .deps)" ]]; then
   rm -rf "$dir/cudnn_frontend" && cp -r .deps/cudnn_frontend "$dir/cudnn_frontend"
 fi
