@@ -86,9 +86,7 @@ void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdPara
 
 void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
                            const DeviceLossScale& loss_scale) {
-  check_device_loss_scale(loss_scale, "sgd_step_all", device());
-  R50_CHECK(params.grad_scale == 1.0f, "sgd_step_all: the loss scale on the device sets the gradients' scale, but "
-            "grad_scale is ", params.grad_scale);
+  check_sgd_step_all_under_loss_scale(params, loss_scale, device());
   for (const SgdTensors& entry : tensors) check_sgd_tensors(entry, params, device());
   if (to_floats(*this, loss_scale.found)[0] != 0.0f) return;
   const std::vector<float> state = to_floats(*this, loss_scale.state);
@@ -101,8 +99,7 @@ void Backend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdPara
 
 // GradScaler's _amp_update_scale_, term for term; the CUDA kernel (kernels/loss_scale.cu) is its twin.
 void Backend::update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params) {
-  check_device_loss_scale(loss_scale, "update_loss_scale", device());
-  check_loss_scale_params(params);
+  check_update_loss_scale(loss_scale, params, device());
   std::vector<float> state = to_floats(*this, loss_scale.state);
   if (to_floats(*this, loss_scale.found)[0] != 0.0f) {
     state[kLossScale] *= params.backoff_factor;

@@ -343,9 +343,24 @@ void check_sgd_tensors(const SgdTensors& tensors, const SgdParams& params, Devic
             tensors.param.str());
 }
 
+namespace {
+
 void check_device_loss_scale(const DeviceLossScale& loss_scale, const char* op, Device device) {
   check_tensor(loss_scale.state, op, "loss_scale.state", DType::F32, {kLossScaleSlots}, device);
   check_tensor(loss_scale.found, op, "loss_scale.found", DType::F32, {1}, device);
+}
+
+}  // namespace
+
+void check_sgd_step_all_under_loss_scale(const SgdParams& params, const DeviceLossScale& loss_scale, Device device) {
+  check_device_loss_scale(loss_scale, "sgd_step_all", device);
+  R50_CHECK(params.grad_scale == 1.0f, "sgd_step_all: the loss scale on the device sets the gradients' scale, but "
+            "grad_scale is ", params.grad_scale);
+}
+
+void check_update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params, Device device) {
+  check_device_loss_scale(loss_scale, "update_loss_scale", device);
+  check_loss_scale_params(params);
 }
 
 void check_loss_scale_params(const LossScaleParams& params) {

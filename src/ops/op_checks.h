@@ -8,7 +8,8 @@
 //          check_max_pool2d_forward, check_max_pool2d_backward, check_global_avg_pool_forward,
 //          check_global_avg_pool_backward, check_softmax_cross_entropy_forward,
 //          check_softmax_cross_entropy_backward, check_loss_grad, check_sgd_step,
-//          check_device_loss_scale, check_loss_scale_params, check_normalize_images
+//          check_sgd_step_all_under_loss_scale, check_update_loss_scale, check_loss_scale_params,
+//          check_normalize_images
 //
 // What every backend checks before an op runs, one function per op of Backend (backend.h), so
 // that both backends refuse the same arguments with the same message: the op, the argument, what
@@ -98,8 +99,11 @@ void check_sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momen
                     const SgdParams& params, Device device);
 // check_sgd_step's checks on an entry of sgd_step_all, and its compute copy's.
 void check_sgd_tensors(const SgdTensors& tensors, const SgdParams& params, Device device);
-// A DeviceLossScale's state F32 [kLossScaleSlots] and found F32 [1], for `op`.
-void check_device_loss_scale(const DeviceLossScale& loss_scale, const char* op, Device device);
+// sgd_step_all under a DeviceLossScale, beside check_sgd_tensors on each entry: the state F32
+// [kLossScaleSlots] and found F32 [1], and no grad_scale of its own (the state's scale sets it).
+void check_sgd_step_all_under_loss_scale(const SgdParams& params, const DeviceLossScale& loss_scale, Device device);
+// update_loss_scale: the same state and flag, and parameters under which the scale can work.
+void check_update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params, Device device);
 // Parameters under which the scale can work: a positive initial scale, growth above 1, backoff in
 // (0, 1), and an interval from 1 to 2^24 (the state counts in F32).
 void check_loss_scale_params(const LossScaleParams& params);

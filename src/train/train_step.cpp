@@ -103,18 +103,16 @@ float TrainStep::loss() const {
   return value;
 }
 
-float TrainStep::loss_scale() const {
-  if (!scales_loss_) return 1.0f;
+float TrainStep::loss_scale_slot(LossScaleSlot slot) const {
   float value = 0.0f;
-  model_.backend().copy_to_host(&value, loss_scale_state_.tensor().slice(kLossScale, kLossScale + 1));
+  model_.backend().copy_to_host(&value, loss_scale_state_.tensor().slice(slot, slot + 1));
   return value;
 }
 
+float TrainStep::loss_scale() const { return scales_loss_ ? loss_scale_slot(kLossScale) : 1.0f; }
+
 std::int64_t TrainStep::skipped_steps() const {
-  if (!scales_loss_) return 0;
-  float value = 0.0f;
-  model_.backend().copy_to_host(&value, loss_scale_state_.tensor().slice(kSkippedSteps, kSkippedSteps + 1));
-  return static_cast<std::int64_t>(value);
+  return scales_loss_ ? static_cast<std::int64_t>(loss_scale_slot(kSkippedSteps)) : 0;
 }
 
 }  // namespace r50

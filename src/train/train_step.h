@@ -54,6 +54,8 @@ class TrainStep {
   ResNet50& model() const { return model_; }
 
  private:
+  float loss_scale_slot(LossScaleSlot slot) const;  // one value of the state, read back
+
   ResNet50& model_;
   SgdParams sgd_;
   const Tensor* logits_ = nullptr;

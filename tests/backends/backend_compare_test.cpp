@@ -196,12 +196,6 @@ Outputs softmax_cross_entropy_forward(const ClassShape& s, Backend& backend) {
           {"loss", stage.read(loss), tolerance.loss}};
 }
 
-HostTensor<float> vector_of(const std::vector<float>& values) {
-  HostTensor<float> host(Shape{static_cast<std::int64_t>(values.size())});
-  std::copy(values.begin(), values.end(), host.data());
-  return host;
-}
-
 // With `on_device`, loss_grad is read from device memory, as fp16's loss scale is.
 Outputs softmax_cross_entropy_backward(const ClassShape& s, bool on_device, Backend& backend) {
   Rng rng(72);
@@ -216,7 +210,7 @@ Outputs softmax_cross_entropy_backward(const ClassShape& s, bool on_device, Back
   const Tensor& labels_tensor = stage.input(label_tensor(labels));
   if (on_device) {
     backend.softmax_cross_entropy_backward(probs_tensor, labels_tensor, dlogits,
-                                           stage.input(vector_of({loss_grad})));
+                                           stage.input(reference::vector_of({loss_grad})));
   } else {
     backend.softmax_cross_entropy_backward(probs_tensor, labels_tensor, dlogits, loss_grad);
   }
@@ -266,8 +260,8 @@ Outputs sgd_step_all_under_device_loss_scale(float updates_applied, float found,
   const float scale = 1024.0f;
   SgdParams params;
   Stage stage(backend);
-  const Tensor& state = stage.input(vector_of({scale, 5.0f, 2.0f, updates_applied}));
-  const DeviceLossScale loss_scale{state, stage.input(vector_of({found}))};
+  const Tensor& state = stage.input(reference::vector_of({scale, 5.0f, 2.0f, updates_applied}));
+  const DeviceLossScale loss_scale{state, stage.input(reference::vector_of({found}))};
   const bool first_update = updates_applied == 0.0f && found == 0.0f;
   std::vector<SgdTensors> tensors;
   std::vector<HostTensor<double>> buffer_terms, param_terms;
@@ -304,8 +298,8 @@ Outputs update_loss_scale(float scale, float clean_steps, float found, Backend& 
   LossScaleParams params;
   params.growth_interval = 4;
   Stage stage(backend);
-  const Tensor& state = stage.input(vector_of({scale, clean_steps, 2.0f, 7.0f}));
-  backend.update_loss_scale({state, stage.input(vector_of({found}))}, params);
+  const Tensor& state = stage.input(reference::vector_of({scale, clean_steps, 2.0f, 7.0f}));
+  backend.update_loss_scale({state, stage.input(reference::vector_of({found}))}, params);
   return {{"state", stage.read(state), kExact}};
 }
 

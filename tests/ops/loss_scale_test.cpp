@@ -17,12 +17,7 @@ namespace r50 {
 namespace {
 
 using reference::HostTensor;
-
-HostTensor<float> vector_of(const std::vector<float>& values) {
-  HostTensor<float> host(Shape{static_cast<std::int64_t>(values.size())});
-  std::copy(values.begin(), values.end(), host.data());
-  return host;
-}
+using reference::vector_of;
 
 // A loss scale's state and overflow flag on the host, which is the CPU backend's device.
 struct HostLossScale {

@@ -1,4 +1,4 @@
-// defines: HostTensor, fill_uniform, uniform, abs_values, max_abs, norm2, dot, relative_error,
+// defines: HostTensor, vector_of, fill_uniform, uniform, abs_values, max_abs, norm2, dot, relative_error,
 //          all_close, bitwise_equal, kF32UnitRoundoff, fp32_roundings, fp32_sum_error_bound, fp64_sum_error_bound,
 //          sum_close, numerical_gradient, gradient_close
 #pragma once
@@ -87,6 +87,13 @@ void fill_uniform(HostTensor<T>& tensor, Rng& rng, double low = -1.0, double hig
   for (std::int64_t i = 0; i < tensor.numel(); ++i) {
     tensor[i] = static_cast<T>(static_cast<float>(rng.uniform(low, high)));
   }
+}
+
+// A 1-D tensor of `values`: an op's small F32 operands, a loss scale's state, a flag.
+inline HostTensor<float> vector_of(const std::vector<float>& values) {
+  HostTensor<float> host(Shape{static_cast<std::int64_t>(values.size())});
+  std::copy(values.begin(), values.end(), host.data());
+  return host;
 }
 
 template <typename T>

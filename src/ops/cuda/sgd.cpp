@@ -43,9 +43,7 @@ void CudaBackend::sgd_step_all(const std::vector<SgdTensors>& tensors, const Sgd
 
 void CudaBackend::sgd_step_all(const std::vector<SgdTensors>& tensors, const SgdParams& params,
                                const DeviceLossScale& loss_scale) {
-  check_device_loss_scale(loss_scale, "sgd_step_all", device());
-  R50_CHECK(params.grad_scale == 1.0f, "sgd_step_all: the loss scale on the device sets the gradients' scale, but "
-            "grad_scale is ", params.grad_scale);
+  check_sgd_step_all_under_loss_scale(params, loss_scale, device());
   kernels::SgdUpdate update = sgd_update(params);
   update.loss_scale_state = loss_scale.state.data_as<float>();
   update.found_non_finite = loss_scale.found.data_as<float>();
@@ -53,8 +51,7 @@ void CudaBackend::sgd_step_all(const std::vector<SgdTensors>& tensors, const Sgd
 }
 
 void CudaBackend::update_loss_scale(const DeviceLossScale& loss_scale, const LossScaleParams& params) {
-  check_device_loss_scale(loss_scale, "update_loss_scale", device());
-  check_loss_scale_params(params);
+  check_update_loss_scale(loss_scale, params, device());
   R50_CUDA_CHECK(kernels::update_loss_scale(loss_scale.state.data_as<float>(), loss_scale.found.data_as<float>(),
                                             params.growth_factor, params.backoff_factor, params.growth_interval,
                                             stream_));
