@@ -106,6 +106,28 @@ TEST_P(HalfOps, BatchNormKeepsF32StatisticsAndRoundsItsOutput) {
   EXPECT_EQ(running_var, rv_f);
 }
 
+// The fused op rounds y once, after the residual's sum and the ReLU, as its CUDA kernel does; a
+// half batch-norm output added to the residual would be rounded twice.
+TEST_P(HalfOps, BatchNormAddReluRoundsItsOutputOnce) {
+  const DType dtype = GetParam();
+  const Shape xs{3, 4, 5, 7};
+  HalfValues x = random_half(dtype, xs.numel(), 7), residual = random_half(dtype, xs.numel(), 8);
+  HalfValues y(dtype, xs.numel());
+  std::vector<float> gamma = {1.0f, 0.5f, -2.0f, 3.0f}, beta = {0.0f, 1.0f, -1.0f, 0.25f};
+  auto run = [&](const Tensor& in, const Tensor& sum, const Tensor& out) {
+    std::vector<float> mean(4), invstd(4), running_mean(4, 0.0f), running_var(4, 1.0f);
+    cpu().batch_norm_relu_forward_training(
+        in, Tensor(gamma.data(), {4}, DType::F32), Tensor(beta.data(), {4}, DType::F32),
+        Tensor(running_mean.data(), {4}, DType::F32), Tensor(running_var.data(), {4}, DType::F32), sum, out,
+        Tensor(mean.data(), {4}, DType::F32), Tensor(invstd.data(), {4}, DType::F32), {});
+  };
+  run(x.view(xs), residual.view(xs), y.view(xs));
+
+  std::vector<float> xf = x.widened(), rf = residual.widened(), yf(xf.size());
+  run(Tensor(xf.data(), xs, DType::F32), Tensor(rf.data(), xs, DType::F32), Tensor(yf.data(), xs, DType::F32));
+  EXPECT_EQ(y.bits, rounded(yf, dtype));
+}
+
 TEST_P(HalfOps, ReluWorksInPlace) {
   const DType dtype = GetParam();
   HalfValues x = random_half(dtype, 101, 7);

@@ -87,6 +87,22 @@ void CpuBackend::batch_norm_forward_training(const Tensor& x, const Tensor& gamm
   }
 }
 
+// Backend's composition (batch norm, then add, then ReLU) on F32 copies of half tensors, so that
+// y is rounded once, as the CUDA kernels round it; on half tensors the composition would also round
+// the normalised values before the residual is added.
+void CpuBackend::batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                                  const Tensor& running_mean, const Tensor& running_var,
+                                                  const Tensor& residual, const Tensor& y,
+                                                  const Tensor& saved_mean, const Tensor& saved_invstd,
+                                                  const BatchNormParams& params) {
+  check_batch_norm_relu_forward_training(x, gamma, beta, running_mean, running_var, residual, y, saved_mean,
+                                         saved_invstd, device());
+  F32Staging f32(allocator_, F32Staging::Order::Kept);
+  Backend::batch_norm_relu_forward_training(f32.input(x), gamma, beta, running_mean, running_var,
+                                            f32.input(residual), f32.output(y), saved_mean, saved_invstd, params);
+  f32.finish();
+}
+
 void CpuBackend::batch_norm_forward_inference(const Tensor& x, const Tensor& gamma,
                                               const Tensor& beta, const Tensor& running_mean,
                                               const Tensor& running_var, const Tensor& y,

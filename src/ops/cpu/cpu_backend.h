@@ -52,6 +52,10 @@ class CpuBackend final : public Backend {
                                    const Tensor& y, const Tensor& saved_mean,
                                    const Tensor& saved_invstd,
                                    const BatchNormParams& params) override;
+  void batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                        const Tensor& running_mean, const Tensor& running_var,
+                                        const Tensor& residual, const Tensor& y, const Tensor& saved_mean,
+                                        const Tensor& saved_invstd, const BatchNormParams& params) override;
   void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                     const Tensor& running_mean, const Tensor& running_var,
                                     const Tensor& y, float eps) override;
