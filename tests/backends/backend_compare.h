@@ -68,6 +68,9 @@ struct Row {
   // The CUDA backend's: tf32 rows run on a tf32 backend, where the GPU has TF32. The CPU backend
   // runs every row in IEEE fp32.
   Precision precision = Precision::Fp32;
+  // The dtype of the row's activations on the CUDA backend. BF16 needs compute capability 8.0,
+  // as the bf16 precision does.
+  DType dtype = DType::F32;
 };
 
 inline void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }

@@ -470,6 +470,7 @@ Outputs batch_norm_backward_training(DType dtype, const ShapeCase& s, Epilogue e
 std::vector<Row> half_precision_rows() {
   std::vector<Row> rows;
   for (const HalfType& h : kHalfTypes) {
+    const std::size_t first = rows.size();
     const std::string name = h.name;
     const DType d = h.dtype;
     const auto row = [&](const std::string& op, Outputs (*run)(DType, Backend&)) {
@@ -525,6 +526,7 @@ std::vector<Row> half_precision_rows() {
       norm_row("BatchNormReluBackwardTraining", Epilogue::Relu, batch_norm_backward_training);
       norm_row("BatchNormAddReluBackwardTraining", Epilogue::AddRelu, batch_norm_backward_training);
     }
+    for (std::size_t i = first; i < rows.size(); ++i) rows[i].dtype = d;
   }
   return rows;
 }

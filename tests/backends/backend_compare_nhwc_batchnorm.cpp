@@ -1,5 +1,5 @@
-// The batch-norm rows of the CUDA-against-CPU table on channels-last (NHWC) tensors, F32 and F16.
-// Inputs and bounds are those of the row-major rows (backend_compare_batchnorm.h), and F16 outputs
+// The batch-norm rows of the CUDA-against-CPU table on channels-last (NHWC) tensors, F32, F16 and BF16.
+// Inputs and bounds are those of the row-major rows (backend_compare_batchnorm.h), and half outputs
 // add their rounding (half_output), as in backend_compare_half.cpp. Memory order changes
 // none of them: the CPU backend computes on row-major F32 copies (ops/cpu/f32_staging.h) and
 // rounds each output once into its tensor, and the CUDA kernels only sum in another order, which
@@ -18,6 +18,7 @@ const ShapeCase kNhwcShapes[] = {
     {"Layer2", {4, 128, 28, 28}, false},     // channels a multiple of 4: 4 per access
     {"StemLike", {2, 16, 112, 112}, false},  // few long channels: the reductions split
     {"Odd", {3, 5, 13, 13}, true},           // 5 channels: one per access
+    {"Wide", {2, 200, 5, 5}, true},  // 50 groups of 4: a second block column, partly filled; rows unsplit
 };
 
 struct Precision {
@@ -25,7 +26,7 @@ struct Precision {
   DType dtype;
 };
 
-const Precision kPrecisions[] = {{"", DType::F32}, {"F16", DType::F16}};
+const Precision kPrecisions[] = {{"", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16}};
 
 struct RowCase {
   DType dtype;
@@ -133,6 +134,7 @@ std::vector<Row> nhwc_batch_norm_rows() {
   const auto add = [&rows](const std::string& op, const RowCase& r, const std::string& suffix,
                            Outputs (*run)(const RowCase&, Backend&)) {
     rows.push_back({op + r.shape.name + "Nhwc" + suffix, r.shape.odd, [r, run](Backend& b) { return run(r, b); }});
+    rows.back().dtype = r.dtype;
   };
   for (const Precision& p : kPrecisions) {
     for (const ShapeCase& s : kNhwcShapes) {

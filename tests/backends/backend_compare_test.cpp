@@ -435,13 +435,15 @@ std::vector<Row> rows() {
 }
 
 // The row on the CUDA backend of its precision, with the convolutions on cuDNN's `api`, against
-// the row on the CPU backend. A tf32 row passes, saying why, on a GPU without TF32, which refuses
-// a tf32 backend (tests/torchvision/tf32_test.cpp checks that refusal).
+// the row on the CPU backend. A tf32 or bf16 row passes, saying why, on a GPU below compute
+// capability 8.0, which refuses a tf32 backend (tests/torchvision/tf32_test.cpp checks that
+// refusal) and has no bf16 convolutions or GEMMs.
 void expect_cuda_matches_cpu(const Row& row, CudnnApi api) {
   const DeviceInfo info = cuda().device_info();
-  if (row.precision == Precision::Tf32 && info.compute_capability_major < 8) {
-    std::cout << "tf32 needs compute capability 8.0; " << info.name << " is " << info.compute_capability()
-              << ": nothing to compare\n";
+  const bool needs_8_0 = row.precision == Precision::Tf32 || row.dtype == DType::BF16;
+  if (needs_8_0 && info.compute_capability_major < 8) {
+    std::cout << (row.dtype == DType::BF16 ? "bf16" : "tf32") << " needs compute capability 8.0; " << info.name
+              << " is " << info.compute_capability() << ": nothing to compare\n";
     return;
   }
   const Outputs expected = row.run(cpu());
