@@ -26,9 +26,10 @@ namespace r50 {
 // each replay as the captured step advanced it. The graph is of the first batch's shape; a batch of
 // another shape (an epoch's short last one) runs as an ordinary step and leaves the graph as it is.
 //
-// Hyper-parameters are baked in at the capture, the learning rate included. The TrainStep, its
-// model and the backend must outlive this object, whose graph holds memory in the backend's
-// allocator until it goes.
+// Hyper-parameters are baked in at the capture, the learning rate included, and so is the fact that
+// momentum is under way: after the model's initialize or load_state_dict, which restart it, make
+// a new GraphTrainStep. The TrainStep, its model and the backend must outlive this object, whose
+// graph holds memory in the backend's allocator until it goes.
 class GraphTrainStep {
  public:
   static constexpr int kEagerSteps = 2;

@@ -28,27 +28,36 @@ TrainStep::TrainStep(ResNet50& model, const SgdParams& sgd, const LossScaleParam
   for (const Parameter* parameter : model.parameters()) gradients_.push_back(parameter->grad);
 }
 
+const TrainStep::LossBuffers& TrainStep::loss_buffers_for(const Tensor& logits) {
+  for (current_ = 0; current_ < loss_buffers_.size(); ++current_) {
+    if (loss_buffers_[current_].probs.shape() == logits.shape()) return loss_buffers_[current_];
+  }
+  Backend& backend = model_.backend();
+  loss_buffers_.push_back({OwnedTensor(backend.allocator(), logits.shape(), DType::F32, backend.device()),
+                           OwnedTensor(backend.allocator(), logits.shape(), logits.dtype(), backend.device())});
+  return loss_buffers_.back();
+}
+
 void TrainStep::forward_backward(const Tensor& images, const Tensor& labels, BatchNormMode mode,
                                  StepTimer* timer) {
   Backend& backend = model_.backend();
   logits_ = &model_.forward(images, mode);
-  if (probs_.shape() != logits_->shape()) {
-    probs_ = OwnedTensor(backend.allocator(), logits_->shape(), DType::F32, backend.device());
-    dlogits_ = OwnedTensor(backend.allocator(), logits_->shape(), logits_->dtype(), backend.device());
-  }
+  const LossBuffers& buffers = loss_buffers_for(*logits_);
+  const Tensor& probs = buffers.probs;
+  const Tensor& dlogits = buffers.dlogits;
   LayerObserver* observer = model_.observer();
   observed(observer, kLoss, Pass::Forward,
-           [&] { backend.softmax_cross_entropy_forward(*logits_, labels, probs_, loss_); });
+           [&] { backend.softmax_cross_entropy_forward(*logits_, labels, probs, loss_); });
   if (timer) timer->forward_done();
   observed(observer, kLoss, Pass::Backward, [&] {
     if (scales_loss_) {
       const Tensor scale = loss_scale_state_.tensor().slice(kLossScale, kLossScale + 1);
-      backend.softmax_cross_entropy_backward(probs_, labels, dlogits_, scale);
+      backend.softmax_cross_entropy_backward(probs, labels, dlogits, scale);
     } else {
-      backend.softmax_cross_entropy_backward(probs_, labels, dlogits_, 1.0f);
+      backend.softmax_cross_entropy_backward(probs, labels, dlogits, 1.0f);
     }
   });
-  model_.backward(dlogits_);
+  model_.backward(dlogits);
   if (timer) timer->backward_done();
 }
 

@@ -49,7 +49,11 @@ class TrainStep {
   float loss() const;
   // The same, F32 [1] on the device, for whoever reads it later (LossWatch).
   const Tensor& loss_tensor() const { return loss_; }
+  // The last forward's logits and softmax (F32 [N, classes]), on the device. A replayed graph
+  // (graph_step.h) writes the captured step's, which these name until a batch of another shape
+  // runs eagerly.
   const Tensor& logits() const { return *logits_; }
+  const Tensor& probabilities() const { return loss_buffers_.at(current_).probs; }
   const SgdParams& sgd() const { return sgd_; }
   ResNet50& model() const { return model_; }
 
@@ -58,8 +62,18 @@ class TrainStep {
 
   ResNet50& model_;
   SgdParams sgd_;
+  // The loss's buffers for one shape of logits. Each shape keeps its own for the step's lifetime:
+  // a captured step (graph_step.h) writes into the same memory at every replay, whatever shapes
+  // ran eagerly in between.
+  struct LossBuffers {
+    OwnedTensor probs, dlogits;
+  };
+  const LossBuffers& loss_buffers_for(const Tensor& logits);
+
   const Tensor* logits_ = nullptr;
-  OwnedTensor probs_, loss_, dlogits_;
+  OwnedTensor loss_;
+  std::vector<LossBuffers> loss_buffers_;
+  std::size_t current_ = 0;  // the last forward's entry in loss_buffers_
   std::vector<SgdTensors> sgd_tensors_;  // apply_sgd's entries, reused: no allocation per step
   bool scales_loss_ = false;
   LossScaleParams loss_scale_params_;

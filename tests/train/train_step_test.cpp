@@ -98,5 +98,22 @@ TEST_F(TrainStepTest, ForwardBackwardAloneUpdatesNoParameter) {
   EXPECT_EQ(to_host(*backend_, model_->fc().weight().value), before);
 }
 
+// A captured step replays into the loss buffers it was captured with; a batch of another shape
+// (an epoch's last) must not take them away.
+TEST_F(TrainStepTest, EachBatchShapeKeepsItsOwnLossBuffers) {
+  TrainStep step(*model_, sgd_);
+  step.forward_backward(images_, labels_, BatchNormMode::BatchStatistics);
+  const Tensor full = step.probabilities();  // a view
+  const std::vector<float> full_values = to_host(*backend_, full);
+  const Tensor half_images(batch_.images.data(), {kBatch / 2, 3, kSize, kSize}, DType::F32);
+  const Tensor half_labels(batch_.labels.data(), {kBatch / 2}, DType::I32);
+  step.forward_backward(half_images, half_labels, BatchNormMode::BatchStatistics);
+  EXPECT_EQ(step.probabilities().dim(0), kBatch / 2);
+  EXPECT_NE(step.probabilities().data(), full.data());
+  EXPECT_EQ(to_host(*backend_, full), full_values);  // still allocated, untouched
+  step.forward_backward(images_, labels_, BatchNormMode::BatchStatistics);
+  EXPECT_EQ(step.probabilities().data(), full.data());
+}
+
 }  // namespace
 }  // namespace r50
