@@ -34,8 +34,10 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "memory/buffer.h"
 #include "ops/cuda/cudnn_check.h"
@@ -243,6 +245,22 @@ cudnnTensorFormat_t format_of(Layout layout) {
   return layout == Layout::ChannelsLast ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
 }
 
+// A status with which cuDNN refused a call before enqueueing any work: the algorithm does not take
+// this configuration after all. cuDNN 9 numbers its statuses in categories of a thousand.
+bool refused(cudnnStatus_t status) {
+  const int category = static_cast<int>(status) / 1000 * 1000;
+  return category == CUDNN_STATUS_BAD_PARAM || category == CUDNN_STATUS_NOT_SUPPORTED;
+}
+
+// One usable algorithm cuDNN offered, in its order of preference.
+struct Candidate {
+  int algorithm;  // the direction's cudnnConvolution*Algo_t
+  cudnnMathType_t math;
+  std::size_t workspace_bytes;
+  const char* name;
+  float search_ms;
+};
+
 struct Plan {
   Plan(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& params, Layout layout,
        const Arithmetic& arithmetic_)
@@ -250,9 +268,23 @@ struct Plan {
         arithmetic(arithmetic_) {}
   Descriptors descriptors;
   Arithmetic arithmetic;
-  int algorithm = 0;  // the direction's cudnnConvolution*Algo_t
+  std::vector<Candidate> candidates;
+  std::size_t next = 0;  // the candidate to adopt should the adopted one be refused
+  bool proven = false;   // the adopted candidate has run
+  int algorithm = 0;     // the adopted candidate's
   std::size_t workspace_bytes = 0;
   ConvAlgorithmChoice choice;
+
+  // Takes the next candidate: its algorithm, workspace and math type (tf32 and half data).
+  void adopt_next() {
+    const Candidate& candidate = candidates.at(next++);
+    if (arithmetic.tensor_cores) R50_CUDNN_CHECK(cudnnSetConvolutionMathType(descriptors.conv, candidate.math));
+    algorithm = candidate.algorithm;
+    workspace_bytes = candidate.workspace_bytes;
+    choice.algorithm = candidate.name;
+    choice.search_ms = candidate.search_ms;
+    choice.workspace_bytes = candidate.workspace_bytes;
+  }
 };
 
 // Direction, dtype, layout, x's and w's four dimensions, stride, padding. Fixed-size, so that the
@@ -293,7 +325,7 @@ struct CudnnConvolutions::Impl {
   // writes the output: where it holds a sum to add to (`keep_output`), they write into a scratch
   // copy instead, as many elements as the output, which the plan's descriptors read in its layout.
   template <ConvDirection D>
-  const Plan& plan(const Shape& x, const Shape& w, const Shape& y, DType dtype, Layout layout,
+  Plan& plan(const Shape& x, const Shape& w, const Shape& y, DType dtype, Layout layout,
                    const Conv2dParams& params, const Operands& operands, bool keep_output) {
     const PlanKey key{static_cast<int>(D), dtype, layout, dims4(x), dims4(w), params.stride, params.padding};
     auto found = plans.find(key);
@@ -314,54 +346,54 @@ struct CudnnConvolutions::Impl {
     } else {
       choose<D>(*made, operands);
     }
-    made->choice.workspace_bytes = made->workspace_bytes;
     order.push_back(made.get());
     return *plans.emplace(key, std::move(made)).first->second;
   }
 
-  // cuDNN's candidates in its order of preference (heuristics) or of measured time (benchmark);
-  // the first usable one whose workspace fits kMaxWorkspaceBytes wins.
+  // The workspace a candidate needs under its own math type, where it is usable and that fits
+  // kMaxWorkspaceBytes; else nothing.
+  template <ConvDirection D>
+  std::optional<std::size_t> usable_workspace(Plan& plan, const typename ConvApi<D>::Perf& perf) {
+    if (!usable(perf, plan.arithmetic)) return std::nullopt;
+    if (plan.arithmetic.tensor_cores) R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, perf.mathType));
+    std::size_t bytes = 0;
+    if (ConvApi<D>::workspace(handle, plan.descriptors, perf.algo, &bytes) != CUDNN_STATUS_SUCCESS ||
+        bytes > kMaxWorkspaceBytes) {
+      return std::nullopt;
+    }
+    return bytes;
+  }
+
+  // cuDNN's candidates in its order of preference (heuristics) or of measured time (benchmark):
+  // the usable ones whose workspace fits kMaxWorkspaceBytes, the first of them adopted.
   template <ConvDirection D>
   void choose(Plan& plan, const Operands& operands) {
     using Api = ConvApi<D>;
-    const Arithmetic& arithmetic = plan.arithmetic;
     typename Api::Perf perf[Api::kAlgorithms];
     int got = 0;
     R50_CUDNN_CHECK(Api::heuristics(handle, plan.descriptors, Api::kAlgorithms, &got, perf));
     if (benchmark) {
       // Time every candidate with a workspace as large as the hungriest usable one needs.
       std::size_t largest = 0;
-      for (int i = 0; i < got; ++i) {
-        std::size_t bytes = 0;
-        if (usable(perf[i], arithmetic) &&
-            Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) == CUDNN_STATUS_SUCCESS &&
-            bytes <= kMaxWorkspaceBytes) {
-          largest = std::max(largest, bytes);
-        }
-      }
+      for (int i = 0; i < got; ++i) largest = std::max(largest, usable_workspace<D>(plan, perf[i]).value_or(0));
+      // The search offers what the descriptors' math type allows: the plan's, not the last candidate's.
+      R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, plan.arithmetic.math));
       const Buffer scratch = workspace_of(largest);
       R50_CUDNN_CHECK(Api::find(handle, plan.descriptors, operands, Api::kAlgorithms, &got, perf,
                                 scratch.data(), largest));
     }
     for (int i = 0; i < got; ++i) {
-      std::size_t bytes = 0;
-      if (!usable(perf[i], arithmetic) ||
-          Api::workspace(handle, plan.descriptors, perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS ||
-          bytes > kMaxWorkspaceBytes) {
-        continue;
+      if (const std::optional<std::size_t> bytes = usable_workspace<D>(plan, perf[i])) {
+        plan.candidates.push_back({static_cast<int>(perf[i].algo), perf[i].mathType, *bytes, Api::name(perf[i].algo),
+                                   benchmark ? perf[i].time : 0.0f});
       }
-      if (arithmetic.tensor_cores) {
-        R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, perf[i].mathType));
-      }
-      plan.algorithm = static_cast<int>(perf[i].algo);
-      plan.workspace_bytes = bytes;
-      plan.choice.algorithm = Api::name(perf[i].algo);
-      plan.choice.search_ms = benchmark ? perf[i].time : 0.0f;
-      return;
     }
-    R50_THROW("cuDNN offers no ", arithmetic.name, " algorithm for conv2d ", conv_direction_name(D), " with ",
-              layout_name(plan.choice.layout), " x ", plan.choice.x.str(), " and w ", plan.choice.w.str(),
-              " (", got, " candidates)");
+    if (plan.candidates.empty()) {
+      R50_THROW("cuDNN offers no ", plan.arithmetic.name, " algorithm for conv2d ", conv_direction_name(D),
+                " with ", layout_name(plan.choice.layout), " x ", plan.choice.x.str(), " and w ",
+                plan.choice.w.str(), " (", got, " candidates)");
+    }
+    plan.adopt_next();
   }
 
   // The operand direction D writes, and its element count.
@@ -393,11 +425,25 @@ struct CudnnConvolutions::Impl {
       if (beta == 0.0f) zero_output<D>(x, w, y, dtype, operands);
       return;
     }
-    const Plan& chosen = plan<D>(x, w, y, dtype, layout, params, operands, beta != 0.0f);
-    const Buffer scratch = workspace_of(chosen.workspace_bytes);
-    R50_CUDNN_CHECK(Api::run(handle, chosen.descriptors, operands,
-                             static_cast<typename Api::Algo>(chosen.algorithm), scratch.data(),
-                             chosen.workspace_bytes, beta));
+    Plan& chosen = plan<D>(x, w, y, dtype, layout, params, operands, beta != 0.0f);
+    for (;;) {
+      const Buffer scratch = workspace_of(chosen.workspace_bytes);
+      const cudnnStatus_t status = Api::run(handle, chosen.descriptors, operands,
+                                            static_cast<typename Api::Algo>(chosen.algorithm), scratch.data(),
+                                            chosen.workspace_bytes, beta);
+      if (status == CUDNN_STATUS_SUCCESS) {
+        chosen.proven = true;
+        return;
+      }
+      // An algorithm the heuristics offered may still refuse the call, before it enqueues
+      // anything; on its first call, the next candidate takes its place, as PyTorch's does.
+      if (chosen.proven || !refused(status) || chosen.next == chosen.candidates.size()) {
+        R50_THROW("cuDNN conv2d ", conv_direction_name(D), " with algorithm ", chosen.choice.algorithm, " (",
+                  chosen.arithmetic.name, ", ", layout_name(layout), " x ", x.str(), ", w ", w.str(),
+                  ") failed: ", cudnnGetErrorString(status));
+      }
+      chosen.adopt_next();
+    }
   }
 };
 
