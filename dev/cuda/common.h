@@ -39,6 +39,8 @@ class DeviceArray {
 
   T* data() const { return data_; }
   std::size_t bytes() const { return count_ * sizeof(T); }
+  // Every byte 0xff, a NaN in each float format: what a variant leaves unwritten shows in its check.
+  void poison() const { R50_DEV_CHECK(cudaMemset(data_, 0xff, bytes())); }
   std::vector<T> to_host() const {
     std::vector<T> host(count_);
     R50_DEV_CHECK(cudaMemcpy(host.data(), data_, bytes(), cudaMemcpyDeviceToHost));

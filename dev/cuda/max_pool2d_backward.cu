@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -191,6 +192,7 @@ bool run(const Problem& problem, bool timed, std::vector<Result>& results) {
     R50_DEV_CHECK(r50::kernels::max_pool2d_backward(xs, ys, dys, dxs, r50::kernels::Storage::F32, order, s.n, s.c,
                                                     s.h, s.w, s.p, s.q, s.kernel, s.stride, s.padding, nullptr));
   };
+  dx.poison();
   product(r50::kernels::Order::Nchw, x.data(), y.data(), dy.data(), dx.data());
   check("product NCHW", dx.to_host(), problem.dx);
   measure("product NCHW", product_bytes,
@@ -200,6 +202,7 @@ bool run(const Problem& problem, bool timed, std::vector<Result>& results) {
     const r50::Layout nhwc = r50::Layout::ChannelsLast;
     const DeviceArray<float> x_nhwc(channels_last(problem.x, s, true, nhwc)),
         y_nhwc(channels_last(problem.y, s, false, nhwc)), dy_nhwc(channels_last(problem.dy, s, false, nhwc));
+    dx.poison();
     product(r50::kernels::Order::Nhwc, x_nhwc.data(), y_nhwc.data(), dy_nhwc.data(), dx.data());
     check("product NHWC", channels_last(dx.to_host(), s, true, r50::Layout::RowMajor), problem.dx);
     measure("product NHWC", product_bytes,
@@ -207,6 +210,7 @@ bool run(const Problem& problem, bool timed, std::vector<Result>& results) {
   }
 
   const dim3 threads(32, 8), grid = tile_grid(s.h, s.w, s.n * s.c);
+  dx.poison();
   backward_tile<<<grid, threads>>>(x.data(), y.data(), dy.data(), dx.data(), s);
   R50_DEV_CHECK(cudaGetLastError());
   check("tile NCHW", dx.to_host(), problem.dx);
@@ -219,6 +223,7 @@ bool run(const Problem& problem, bool timed, std::vector<Result>& results) {
   forward_argmax<<<forward_grid, threads>>>(x.data(), y_argmax.data(), where.data(), s);
   R50_DEV_CHECK(cudaGetLastError());
   check("argmax forward", y_argmax.to_host(), problem.y);
+  dx.poison();
   backward_argmax<<<grid, threads>>>(where.data(), dy.data(), dx.data(), s);
   R50_DEV_CHECK(cudaGetLastError());
   check("argmax NCHW", dx.to_host(), problem.dx);
@@ -252,6 +257,11 @@ int main(int argc, char** argv) {
   }
   const r50::CudaProbe probe = r50::probe_cuda();
   if (probe.device_count == 0) {
+    const char* required = std::getenv("R50_REQUIRE_GPU");
+    if (required && std::strcmp(required, "1") == 0) {
+      std::printf("R50_REQUIRE_GPU=1, and no GPU answered (%s)\n", probe.why_not.c_str());
+      return 1;
+    }
     std::printf("no GPU answers (%s): nothing checked or timed\n", probe.why_not.c_str());
     return 0;
   }
