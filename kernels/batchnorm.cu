@@ -23,7 +23,8 @@
 // 4·sizeof(T) bytes: 16 for float, 8 for half storage) where hw is a multiple of 4 and the tensors
 // are aligned to that size, as at every ResNet-50 size but 7×7, else 1. Four times the bytes per
 // load keeps enough reads in flight to near the memory's bandwidth, which one float per thread and
-// iteration did not (about 1 TB/s of 3 on an H100 at 64×64×56×56).
+// iteration did not (about 1 TB/s of 3 on an H100 at 64×64×56×56). The sums' order follows W, so
+// "deterministic" above means the same bits for the same shape and alignment.
 // The fused batch norm + (residual +) ReLU ops are the same kernels with a different epilogue
 // (normalise, add, clamp in one pass) and a different gradient (dy masked where the ReLU passed,
 // from y, or recomputed from x where no residual joined), so they cost no pass of their own.

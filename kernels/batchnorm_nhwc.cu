@@ -14,9 +14,9 @@
 // The reductions keep a thread's V channels in registers over its rows (Welford in float, or the
 // sums in double, as for NCHW), combine the block's rows of threads with a fixed tree in shared
 // memory, and where the grid splits the rows, combine the splits' partials with one warp per
-// channel (lanes in split order, then the warp's fixed tree): deterministic too. Row 0 of a block
-// derives its channels' coefficients for the elementwise passes once and shares them through
-// shared memory.
+// channel (lanes in split order, then the warp's fixed tree): deterministic too, for one shape and
+// alignment (which picks V). Row 0 of a block derives its channels' coefficients for the
+// elementwise passes once and shares them through shared memory.
 // Indexing: x is `rows` = n·hw rows of `groups` = c / V groups of V channels, the group g of row r
 // at r·groups + g (in units of V elements). Grid (columns, row blocks): thread (x, y) of block
 // (bx, by) owns the group bx·lanes + x and visits rows by·rows + y, then every rows·gridDim.y-th.

@@ -11,7 +11,9 @@
 //   gathers from every output window that covers its element and takes that window's dy when its
 //   element is the window's first match (x == y, row-major (h, w) order), found by rescanning the
 //   window. No atomics: dx is written once, and the sum runs over windows in the CPU backend's
-//   order, so the result is deterministic and equal to the CPU's, in either order.
+//   order, so the result is deterministic and equal to the CPU's, in either order. A window whose
+//   maximum is NaN passes no gradient (NaN equals nothing), where torch sends it to the NaN; by
+//   then the loss is NaN too, and the step's gradients mean nothing either way.
 // Global average pooling:
 // - Forward, NCHW: one warp per plane, 8 planes per 256-thread block; lanes sum in double (as the
 //   CPU backend), a shuffle tree combines them, lane 0 divides by hw.

@@ -169,6 +169,8 @@ cudaError_t launch_tables(const SgdTensor* tensors, int count, const SgdCoeffici
 cudaError_t sgd_step(float* param, const void* grad, float* momentum_buffer, Storage grad_storage,
                      std::int64_t count, const SgdUpdate& update, bool first_step,
                      cudaStream_t stream) {
+  // The loss scale's state is sgd_step_all's alone: refuse it rather than ignore it.
+  if (update.loss_scale_state || update.found_non_finite) return cudaErrorInvalidValue;
   if (count <= 0) return cudaSuccess;
   sgd_step_kernel<<<grid_blocks(count), kThreads, 0, stream>>>(
       param, grad, grad_storage, momentum_buffer, count, coefficients(update), first_step);

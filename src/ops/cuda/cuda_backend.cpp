@@ -145,6 +145,9 @@ const void* CudaBackend::ones(std::int64_t count, DType dtype) {
   const kernels::Storage storage = storage_of(dtype);
   Ones& ones = ones_[static_cast<std::size_t>(storage)];
   if (count > ones.count) {
+    // Under capture the fill would only be recorded, and the eager calls after it would read
+    // whatever the new buffer held: the warm-up steps size the vector first.
+    refuse_while_capturing("growing the vector of ones");
     ones.buffer = Buffer(*allocator_, static_cast<std::size_t>(count) * dtype_size(dtype));
     ones.count = count;
     R50_CUDA_CHECK(kernels::fill(ones.buffer.data(), storage, count, 1.0f, stream_));

@@ -4,9 +4,10 @@
 // lowers it to a cuDNN operation graph, create_execution_plans() asks cuDNN's heuristics for
 // engine configurations (mode A's ranking, then the fallback list, whose engines take shapes the
 // fast ones do not), deselect_*() strikes out the ones refused below, check_support() says whether
-// one that cuDNN supports is left, and build_plan_at_index() builds the first that builds, in the
-// heuristics' order, or under benchmark each of the first few, of which the fastest on the call's
-// own operands wins. The graph, the configuration's index and its workspace size are the plan.
+// any is left, and build_plan_at_index(), where cuDNN says what it really supports, builds the
+// first that builds, in the heuristics' order, or under benchmark each of the first few, of which
+// the fastest on the call's own operands wins. The graph, the configuration's index and its
+// workspace size are the plan.
 //
 // Numerics. The graph API has no math type: each engine states what it does to the numbers in its
 // numerical notes, and refusing notes gives the legacy API's rules (cudnn_conv.cpp). The compute
@@ -28,8 +29,8 @@
 // Layouts. A tensor's dimensions are [N, C, H, W] ([K, C, R, S]) whatever its layout; its strides
 // say NCHW or NHWC (KRSC). They are part of the graph, so the layout is part of a plan's key. So
 // is the operands' alignment: engines are chosen for pointers aligned as the tensors declare
-// (cudnn-frontend assumes 16 bytes and refuses a pointer that is not), so a view that starts
-// mid-allocation gets a plan of its own that declares what it has.
+// (16 bytes unless told otherwise, which an engine may rely on for vector loads without checking),
+// so a view that starts mid-allocation gets a plan of its own that declares what it has.
 #include "ops/cuda/cudnn_graph.h"
 
 #include <cuda_runtime_api.h>
