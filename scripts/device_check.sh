@@ -118,7 +118,7 @@ configure() {
 }
 
 gpu_tests() {
-  R50_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu --output-on-failure --no-tests=error -j 8 || return 1
+  R50_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu --output-on-failure --no-tests=error -j "$(nproc)" || return 1
   # A skipped test passes in ctest's eyes; here it is a failure.
   ! grep -E "\*\*\*Skipped|Not Run" "$out/gpu_tests.log"
 }
