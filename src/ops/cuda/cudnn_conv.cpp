@@ -326,7 +326,7 @@ struct CudnnConvolutions::Impl {
   // copy instead, as many elements as the output, which the plan's descriptors read in its layout.
   template <ConvDirection D>
   Plan& plan(const Shape& x, const Shape& w, const Shape& y, DType dtype, Layout layout,
-                   const Conv2dParams& params, const Operands& operands, bool keep_output) {
+             const Conv2dParams& params, const Operands& operands, bool keep_output) {
     const PlanKey key{static_cast<int>(D), dtype, layout, dims4(x), dims4(w), params.stride, params.padding};
     auto found = plans.find(key);
     if (found != plans.end()) return *found->second;
@@ -355,7 +355,9 @@ struct CudnnConvolutions::Impl {
   template <ConvDirection D>
   std::optional<std::size_t> usable_workspace(Plan& plan, const typename ConvApi<D>::Perf& perf) {
     if (!usable(perf, plan.arithmetic)) return std::nullopt;
-    if (plan.arithmetic.tensor_cores) R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, perf.mathType));
+    if (plan.arithmetic.tensor_cores) {
+      R50_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.descriptors.conv, perf.mathType));
+    }
     std::size_t bytes = 0;
     if (ConvApi<D>::workspace(handle, plan.descriptors, perf.algo, &bytes) != CUDNN_STATUS_SUCCESS ||
         bytes > kMaxWorkspaceBytes) {
