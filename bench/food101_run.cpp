@@ -84,6 +84,7 @@ void train(ResNet50& model, const Food101Index& index, const Food101RunOptions& 
     return false;
   };
   for (int i = 0; i < options.warmup; ++i) {
+    if (interrupt_signal()) break;  // the measured loop's first check reports it
     const std::optional<InputBatch> batch = next_batch(epoch);
     if (!batch) break;
     if (!trainable(*batch)) continue;

@@ -98,6 +98,7 @@ void run_train_steps(benchmark::State& state, Backend& backend, const BenchOptio
 
   LossWatch losses(backend);
   for (int i = 0; i < options.warmup; ++i) {
+    if (interrupt_signal()) break;  // the measured loop's first check reports it
     train(nullptr);
     losses.record(step.loss_tensor());
   }

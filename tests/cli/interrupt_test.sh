@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
 # usage: tests/cli/interrupt_test.sh BENCH_RESNET50 FOOD101_DIR WORKDIR
 # Ctrl-C during a long run, on synthetic data and over a Food-101-layout tree (the loader's workers
-# must stop too): bench_resnet50 stops between two steps, says so, writes what it measured to --out
-# atomically (whole JSON, the run marked as interrupted, no temporary file left) and exits 130.
+# must stop too), in the measured steps and in the warm-up: bench_resnet50 stops between two
+# steps, says so, writes what it measured to --out atomically (whole JSON, the run marked as
+# interrupted, no temporary file left) and exits 130.
 # Prints "ok" at the end when every check held.
 set -euo pipefail
 bench=$1 food101=$2 work=$3
 rm -rf "$work"
 mkdir -p "$work"
 
-interrupt() {  # interrupt NAME BENCH_ARGUMENTS...
-  local name=$1 status=0 started=0
-  shift
+interrupt() {  # interrupt NAME READY_PATTERN BENCH_ARGUMENTS...
+  local name=$1 ready=$2 status=0 started=0
+  shift 2
   "$bench" "$@" --out "$work/$name.json" >"$work/$name.log" 2>&1 &
   local pid=$!
-  # Once steps are running (the progress line comes after a few seconds), send SIGINT.
+  # Once the run is where the test wants it (READY_PATTERN in its output), send SIGINT.
   for _ in $(seq 600); do
-    if grep -qE "step [0-9]+/" "$work/$name.log"; then started=1; break; fi
+    if grep -qE "$ready" "$work/$name.log"; then started=1; break; fi
     sleep 0.1
   done
-  ((started)) || { echo "$name: no step within a minute"; kill -KILL "$pid"; cat "$work/$name.log"; exit 1; }
+  ((started)) || { echo "$name: no '$ready' within a minute"; kill -KILL "$pid"; cat "$work/$name.log"; exit 1; }
   kill -INT "$pid"
+  for _ in $(seq 600); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$name: still running a minute after SIGINT"
+    kill -KILL "$pid"
+    cat "$work/$name.log"
+    exit 1
+  fi
   wait "$pid" || status=$?
   if [[ $status != 130 ]]; then
     echo "$name: exit status $status, expected 130"
@@ -41,7 +52,13 @@ PY
 }
 
 # Long enough that only the signal ends them; each step takes a fraction of a second at 32x32.
-interrupt synthetic --device cpu --batch-size 2 --image-size 32 --steps 100000 --warmup 0
-interrupt food101 --device cpu --dataset food101 --data-dir "$food101" --batch-size 2 --image-size 32 \
+# The progress line comes after a few seconds of measured steps; the warm-up prints nothing, so
+# there the signal goes once Google Benchmark has printed the context, just before the run.
+steps="step [0-9]+/"
+interrupt synthetic "$steps" --device cpu --batch-size 2 --image-size 32 --steps 100000 --warmup 0
+interrupt food101 "$steps" --device cpu --dataset food101 --data-dir "$food101" --batch-size 2 --image-size 32 \
   --epochs 100000 --warmup 0 --workers 2
+interrupt synthetic_warmup "^precision: " --device cpu --batch-size 2 --image-size 32 --steps 2 --warmup 100000
+interrupt food101_warmup "^precision: " --device cpu --dataset food101 --data-dir "$food101" --batch-size 2 \
+  --image-size 32 --steps 2 --warmup 100000 --workers 2
 echo ok
