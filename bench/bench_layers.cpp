@@ -185,6 +185,11 @@ int main(int argc, char** argv) {
     const std::string summary = r50::roofline_summary(results, static_cast<std::size_t>(options.summary_rows));
     std::printf("\nthis card's roofline, measured at start-up: %.2f TFLOP/s, %.1f GB/s\n%s", peaks.tflops,
                 peaks.gb_per_s, summary.c_str());
+    if (const int failed = r50::failed_layer_benchmarks()) {
+      std::cerr << "error: " << failed << " benchmark" << (failed == 1 ? "" : "s")
+                << " failed; the report gives each one's error\n";
+      return 1;
+    }
     return 0;
   } catch (const std::exception& error) {
     std::cerr << "error: " << error.what() << "\n";

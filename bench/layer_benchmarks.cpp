@@ -1,6 +1,7 @@
 #include "layer_benchmarks.h"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -287,6 +288,8 @@ double fastest_ms(Backend& backend, int runs, Call&& call) {
   return best;
 }
 
+std::atomic<int> failures{0};
+
 // Runs a benchmark's body; an error (out of memory at a large batch, a shape the library refuses)
 // marks that benchmark alone as failed, with the message, and the others still run.
 template <typename Body>
@@ -294,6 +297,7 @@ void skipped_on_error(benchmark::State& state, Body&& body) {
   try {
     body();
   } catch (const std::exception& error) {
+    ++failures;
     state.SkipWithError(error.what());
   }
 }
@@ -372,5 +376,7 @@ void bandwidth_peak_benchmark(benchmark::State& state, Backend* backend, const P
   state.counters["fraction_of_peak"] = gb_per_s / peaks->gb_per_s;
   state.counters["copy_mib"] = static_cast<double>(sizes->copy_bytes) / kMiB;
 }
+
+int failed_layer_benchmarks() { return failures.load(); }
 
 }  // namespace r50

@@ -56,4 +56,8 @@ void matrix_peak_benchmark(benchmark::State& state, Backend* backend, const Peak
 void bandwidth_peak_benchmark(benchmark::State& state, Backend* backend, const PeakSizes* sizes,
                               const DevicePeaks* peaks);
 
+// How many of the benchmarks above have failed so far: each is marked failed in the report with
+// its error, and the others still run.
+int failed_layer_benchmarks();
+
 }  // namespace r50
