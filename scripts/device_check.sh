@@ -12,8 +12,9 @@
 #     end over a Food-101-layout fixture (fp32 and tf32), bench_layers' memory-bound ops (tf32),
 #     the kernel variants of dev/cuda, and the PyTorch peer on the same GPU at each precision
 #     (tf32 also channels_last; bf16 and fp16 AMP channels_last), with the ratios.
-# --only runs just the phases it names (and `machine`), e.g. the --perf phases on a build a first
-# call made: --build-dir build/device --perf --only bench_bf16,peer,ratios.
+# --only runs just the phases it names (and `machine`), --perf ones included, e.g. on a build a
+# first call made: --build-dir build/device --only bench_bf16,peer,ratios. A name that is not a
+# phase of the run fails it.
 # Each phase has its own timeout. Logs and JSON go to OUTDIR, the table to OUTDIR/summary.md and
 # stdout. Exit status: 0 only when every phase passed. Works where only CUDA, cuDNN, cuBLAS, CMake
 # and a compiler exist: run scripts/vendor_deps.sh elsewhere and bring its .deps folder.
@@ -36,28 +37,52 @@ while (($#)); do
 done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+rm -f "$out/ratios.log"  # an earlier run's table is not this one's
+# --only may name any phase, the --perf ones included.
+[[ -z $only ]] || perf=1
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/cuda/bin"
 rows=()
 failed=0
+named=""  # the phases that ran
 
 phase() {  # phase NAME TIMEOUT_SECONDS COMMAND...
-  local name=$1 limit=$2 start status
+  local name=$1 limit=$2 start status rc=0 pid
   shift 2
   [[ -z $only || $name == machine || $only == *",$name,"* ]] || return 0
+  named+=",$name,"
   start=$(date +%s)
   echo "== $name"
-  # bash -c, so that a phase can be one of the functions below (exported with export -f).
-  if timeout "$limit" bash -c '"$@"' "$name" "$@" >"$out/$name.log" 2>&1; then
+  # bash -c, so that a phase can be one of the functions below (exported with export -f). timeout
+  # leads a process group of its own and signals it once; whatever outlived that is killed.
+  timeout "$limit" bash -c '"$@"' "$name" "$@" >"$out/$name.log" 2>&1 &
+  pid=$!
+  wait "$pid" || rc=$?
+  kill -KILL -- "-$pid" 2>/dev/null
+  if ((rc == 0)); then
     status=pass
   else
-    local rc=$?
     status="FAIL (exit $rc)"
     ((rc == 124)) && status="TIMEOUT after ${limit}s"
     failed=1
     tail -n 40 "$out/$name.log"
   fi
   rows+=("| $name | $status | $(($(date +%s) - start)) s |")
+  write_summary >/dev/null
+}
+
+# The table so far, into OUTDIR/summary.md (rewritten after every phase, so that a run cut short
+# still leaves one) and stdout.
+write_summary() {
+  {
+    echo "| phase | result | time |"
+    echo "| --- | --- | --- |"
+    printf '%s\n' "${rows[@]}"
+    if [[ -s "$out/ratios.log" ]]; then
+      echo
+      cat "$out/ratios.log"
+    fi
+  } | tee "$out/summary.md"
 }
 
 # The first file named $1 inside the Python environment's NVIDIA packages (pip's nvidia-* wheels).
@@ -175,27 +200,38 @@ bench_bf16_channels_last_cudnn_graph() {
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
-# End to end over a Food-101-layout fixture: loader, upload on the copy stream, compute.
-bench_food101() {
+# A Food-101-layout fixture made from a photograph (Debian's or pip's matplotlib, or the copy
+# scripts/vendor_deps.sh keeps), once per build folder.
+food101_fixture() {
+  [[ ! -f $build/food101_fixture/meta/train.txt ]] || return 0
   local photo=/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg
+  [[ -f $photo ]] || photo=$(python3 -c 'import matplotlib, os
+print(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg"))' 2>/dev/null)
   [[ -f $photo ]] || photo=.deps/photos/grace_hopper.jpg
-  "$build/src/make_food101_fixture" --out "$build/food101_fixture" --classes 10 --images 64 --source "$photo" &&
-    run_bench bench_food101 --dataset food101 --data-dir "$build/food101_fixture"
+  "$build/src/make_food101_fixture" --out "$build/food101_fixture" --classes 10 --images 64 --source "$photo"
 }
 
-# The same in tf32, which needs the loader to deliver some 2,000 images/s on an H100.
-bench_food101_tf32() { run_bench bench_food101_tf32 --precision tf32 --dataset food101 --data-dir "$build/food101_fixture"; }
+# End to end over the fixture: loader, upload on the copy stream, compute.
+bench_food101() { food101_fixture && run_bench bench_food101 --dataset food101 --data-dir "$build/food101_fixture"; }
 
+# The same in tf32, which needs the loader to deliver some 2,000 images/s on an H100.
+bench_food101_tf32() {
+  food101_fixture &&
+    run_bench bench_food101_tf32 --precision tf32 --dataset food101 --data-dir "$build/food101_fixture"
+}
+
+# Each of the five runs, whether or not one before it failed.
 peer() {
-  local common=(--device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20)
-  python3 scripts/peer_pytorch.py "${common[@]}" --json "$out/peer_pytorch.json" &&
-    python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --json "$out/peer_pytorch_tf32.json" &&
-    python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --channels-last \
-      --json "$out/peer_pytorch_tf32_channels_last.json" &&
-    python3 scripts/peer_pytorch.py "${common[@]}" --precision bf16 --channels-last \
-      --json "$out/peer_pytorch_bf16_channels_last.json" &&
-    python3 scripts/peer_pytorch.py "${common[@]}" --precision fp16 --channels-last \
-      --json "$out/peer_pytorch_fp16_channels_last.json"
+  local common=(--device cuda --batch-size 64 --image-size 224 --warmup 5 --steps 20) rc=0
+  python3 scripts/peer_pytorch.py "${common[@]}" --json "$out/peer_pytorch.json" || rc=1
+  python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --json "$out/peer_pytorch_tf32.json" || rc=1
+  python3 scripts/peer_pytorch.py "${common[@]}" --precision tf32 --channels-last \
+    --json "$out/peer_pytorch_tf32_channels_last.json" || rc=1
+  python3 scripts/peer_pytorch.py "${common[@]}" --precision bf16 --channels-last \
+    --json "$out/peer_pytorch_bf16_channels_last.json" || rc=1
+  python3 scripts/peer_pytorch.py "${common[@]}" --precision fp16 --channels-last \
+    --json "$out/peer_pytorch_fp16_channels_last.json" || rc=1
+  return $rc
 }
 
 # Our memory-bound kernels against the card's bandwidth (bench_layers; its convolutions take
@@ -206,7 +242,7 @@ layers_memory_bound() {
 }
 
 # The kernel harnesses of dev/cuda: each variant checked against the CPU backend, then timed.
-dev_kernels() { "$build/dev/dev_max_pool2d_backward"; }
+dev_kernels() { R50_REQUIRE_GPU=1 "$build/dev/dev_max_pool2d_backward"; }
 
 # One row per program and precision, and ours over PyTorch's at the same precision.
 ratios() {
@@ -218,7 +254,12 @@ def load(name):
     return json.load(open(path)) if os.path.exists(path) else None
 def gib(value):
     return "%.2f GiB" % (value / 2**30) if value else "-"
-print("| program | precision | images/s | ms per step | peak memory | ours / this |")
+# Ours are timed on the device (CUDA events), the peer by the host's clock: the ratio takes ours by
+# the host's clock too (wall_ms_per_step, the same steps), where the run reports it.
+def wall_images_per_second(run):
+    wall = run.get("wall_ms_per_step")
+    return run["images_per_second"] * run["ms_per_step"] / wall if wall else run["images_per_second"]
+print("| program | precision | images/s | ms per step | peak memory | ours / this (host clock) |")
 print("| --- | --- | --- | --- | --- | --- |")
 tf32_peers = ["peer_pytorch_tf32.json", "peer_pytorch_tf32_channels_last.json"]
 for program, precision, ours, peers in [
@@ -240,18 +281,21 @@ for program, precision, ours, peers in [
         ("bench_resnet50", "fp16", load("bench_resnet50_fp16.json"), ["peer_pytorch_fp16_channels_last.json"]),
         ("bench_resnet50 --cuda-graph", "fp16", load("bench_resnet50_fp16_graph.json"),
          ["peer_pytorch_fp16_channels_last.json"])]:
-    # Where the plain run of ours failed, PyTorch's figure stands alone, the one to beat.
-    if ours is None and program != "bench_resnet50":
-        continue
-    mine = ours["benchmarks"][0] if ours else None
-    if mine:
+    # Where the plain run of ours is missing or failed, PyTorch's figure stands alone, the one to beat.
+    mine = ours["benchmarks"][0] if ours and ours.get("benchmarks") else None
+    if mine and mine.get("error_occurred"):
+        print("| %s | %s | failed: %s | | | |" % (program, precision, mine.get("error_message", "?")))
+        mine = None
+    elif mine:
         print("| %s | %s | %.1f | %.1f | %s | |" % (program, precision, mine["images_per_second"],
                                                   mine["ms_per_step"], gib(mine.get("peak_allocated_bytes"))))
+    if mine is None and program != "bench_resnet50":
+        continue
     for peer in filter(None, map(load, peers)):
         print("| PyTorch %s eager, %s | %s | %.1f | %.1f | %s | %s |" % (
             peer["torch"], peer.get("memory_format", "contiguous"), precision, peer["images_per_second"],
             peer["ms_per_step"], gib(peer.get("peak_allocated_bytes")),
-            "%.2f" % (mine["images_per_second"] / peer["images_per_second"]) if mine else "-"))
+            "%.2f" % (wall_images_per_second(mine) / peer["images_per_second"]) if mine else "-"))
 EOF
 }
 
@@ -259,7 +303,8 @@ export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck run_bench bench bench_tf32 \
   bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_fp16_graph bench_tf32_channels_last \
   bench_bf16_channels_last bench_bf16_channels_last_graph bench_tf32_channels_last_cudnn_graph \
-  bench_bf16_channels_last_cudnn_graph bench_default bench_food101 bench_food101_tf32 layers_memory_bound dev_kernels peer ratios
+  bench_bf16_channels_last_cudnn_graph bench_default food101_fixture bench_food101 bench_food101_tf32 \
+  layers_memory_bound dev_kernels peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -291,13 +336,12 @@ if ((perf)); then
   phase ratios 30 ratios
 fi
 
-{
-  echo "| phase | result | time |"
-  echo "| --- | --- | --- |"
-  printf '%s\n' "${rows[@]}"
-  if ((perf)) && [[ -s "$out/ratios.log" ]]; then
-    echo
-    cat "$out/ratios.log"
-  fi
-} | tee "$out/summary.md"
+# A name in --only that no phase has: a typo, not a pass.
+IFS=, read -ra wanted <<<"$only"
+for name in ${wanted[@]+"${wanted[@]}"}; do
+  [[ -z $name || $named == *",$name,"* ]] && continue
+  rows+=("| $name | FAIL (not a phase of this run) | 0 s |")
+  failed=1
+done
+write_summary
 exit $failed
