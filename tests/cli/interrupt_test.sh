@@ -7,6 +7,7 @@
 # Prints "ok" at the end when every check held.
 set -euo pipefail
 bench=$1 food101=$2 work=$3
+source "$(dirname "$0")/process.sh"
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -22,11 +23,7 @@ interrupt() {  # interrupt NAME READY_PATTERN BENCH_ARGUMENTS...
   done
   ((started)) || { echo "$name: no '$ready' within a minute"; kill -KILL "$pid"; cat "$work/$name.log"; exit 1; }
   kill -INT "$pid"
-  for _ in $(seq 600); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
+  if ! ends_within 60 "$pid"; then
     echo "$name: still running a minute after SIGINT"
     kill -KILL "$pid"
     cat "$work/$name.log"

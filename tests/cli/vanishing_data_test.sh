@@ -5,6 +5,7 @@
 # read, rather than hang or crash. Prints "ok" at the end.
 set -euo pipefail
 fixture=$1 bench=$2 work=$3
+source "$(dirname "$0")/process.sh"
 rm -rf "$work"
 mkdir -p "$work"
 out=$work/output.txt
@@ -28,11 +29,7 @@ for _ in $(seq 1200); do
 done
 grep -qE "step [0-9]+/100000" "$out" || { kill "$pid"; fail "no progress within 2 minutes"; }
 rm -rf "$work/food-101"
-for _ in $(seq 600); do
-  kill -0 "$pid" 2> /dev/null || break
-  sleep 0.1
-done
-if kill -0 "$pid" 2> /dev/null; then
+if ! ends_within 60 "$pid"; then
   kill "$pid"
   fail "still running a minute after the data went"
 fi
