@@ -1,5 +1,6 @@
 // defines: backend_compare::kCudnnAlgorithmFactor, conv_tolerance, tensor_core_bound,
-//          half_conv_tolerance, conv_forward_magnitude, conv_backward_data_magnitude,
+//          half_conv_tolerance, half_conv_backward_data_tolerance, conv_forward_magnitude,
+//          conv_backward_data_magnitude,
 //          conv_backward_filter_magnitude, conv_forward_terms, conv_backward_data_terms,
 //          conv_backward_filter_terms, F32ConvolutionRows, add_f32_convolution_rows,
 //          max_pool2d_backward_tolerance,
@@ -37,6 +38,15 @@ double tensor_core_bound(std::int64_t terms);
 // The same for half data: kCudnnAlgorithmFactor·tensor_core_bound(terms)·magnitude, before each
 // backend rounds the output (half_output).
 Tolerance half_conv_tolerance(const HostTensor<float>& magnitude, std::int64_t terms);
+
+// dx of a half-precision backward data convolution (dy, w and the `before` it accumulates into
+// as values of `dtype`): half_conv_tolerance, and where dx accumulates, one more rounding. cuDNN
+// may round the convolution to the dtype before it adds `before` (beta = 1), where the CPU rounds
+// the sum once: up to u·|convolution| more per element (seen on an H100 with cuDNN 9.14, 1×1
+// stride 2, fp16 and bf16).
+Tolerance half_conv_backward_data_tolerance(const HostTensor<float>& dy, const HostTensor<float>& w,
+                                            const HostTensor<float>& before, bool accumulate,
+                                            const ConvShape& c, DType dtype);
 
 // Σ|terms| of each output element: the same convolution of |inputs| by the CPU's F32 NCHW op,
 // plus |before| where dx accumulates into it.

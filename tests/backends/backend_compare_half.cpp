@@ -372,9 +372,8 @@ Outputs conv_backward_data(DType dtype, const ConvShape& c, bool accumulate, Bac
   DTypeStage stage(backend, dtype);
   const Tensor& dx = accumulate ? stage.input(before) : stage.output(c.x);
   backend.conv2d_backward_data(stage.input(dy), stage.input(w), dx, c.params, accumulate);
-  const auto magnitude = conv_backward_data_magnitude(dy, w, before, accumulate, c);
   return {half_output("dx", stage.read(dx), dtype,
-                      half_conv_tolerance(magnitude, conv_backward_data_terms(c, accumulate)))};
+                      half_conv_backward_data_tolerance(dy, w, before, accumulate, c, dtype))};
 }
 
 Outputs conv_backward_filter(DType dtype, const ConvShape& c, Backend& backend) {

@@ -48,9 +48,8 @@ Outputs conv_backward_data_f16(const ConvShape& c, bool accumulate, Backend& bac
   DTypeStage stage(backend, DType::F16);
   const Tensor& dx = accumulate ? stage.input(before, kNhwc) : stage.output(c.x, kNhwc);
   backend.conv2d_backward_data(stage.input(dy, kNhwc), stage.input(w, kNhwc), dx, c.params, accumulate);
-  const auto magnitude = conv_backward_data_magnitude(dy, w, before, accumulate, c);
   return {half_output("dx", stage.read(dx), DType::F16,
-                      half_conv_tolerance(magnitude, conv_backward_data_terms(c, accumulate)))};
+                      half_conv_backward_data_tolerance(dy, w, before, accumulate, c, DType::F16))};
 }
 
 Outputs conv_backward_filter_f16(const ConvShape& c, Backend& backend) {

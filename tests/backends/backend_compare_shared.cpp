@@ -156,6 +156,19 @@ Tolerance half_conv_tolerance(const HostTensor<float>& magnitude, std::int64_t t
   return per_element(magnitude, kCudnnAlgorithmFactor * tensor_core_bound(terms));
 }
 
+Tolerance half_conv_backward_data_tolerance(const HostTensor<float>& dy, const HostTensor<float>& w,
+                                            const HostTensor<float>& before, bool accumulate,
+                                            const ConvShape& c, DType dtype) {
+  Tolerance tolerance = half_conv_tolerance(conv_backward_data_magnitude(dy, w, before, accumulate, c),
+                                            conv_backward_data_terms(c, accumulate));
+  if (accumulate) {
+    const Tolerance rounded = per_element(conv_backward_data_magnitude(dy, w, before, false, c), unit_roundoff(dtype));
+    tolerance.atol += rounded.atol;
+    tolerance.norm += rounded.norm;
+  }
+  return tolerance;
+}
+
 HostTensor<float> conv_forward_magnitude(const HostTensor<float>& x, const HostTensor<float>& w,
                                          const ConvShape& c) {
   HostTensor<float> magnitude(conv2d_output_shape(c.x, c.w, c.params));

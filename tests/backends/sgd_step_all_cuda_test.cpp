@@ -299,7 +299,7 @@ TEST(SgdStepAllOnCuda, RefusesATensorOnTheHostAsSgdStep) {
   HostTensor<float> host_grad({2, 3});
   Stage stage(cuda());
   const SgdTensors bad{stage.output({2, 3}), host_grad.view(), stage.output({2, 3}), true, Tensor()};
-  expect_refused_as_sgd_step(bad, {"sgd_step", "grad", "on cpu", "expected it on cuda"});
+  expect_refused_as_sgd_step(bad, {"sgd_step", "grad", "on cpu", "tensor on cuda"});
 }
 
 }  // namespace
