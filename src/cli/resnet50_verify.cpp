@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
                  "fp32, tf32 (GPU), or fp16 or bf16 mixed precision as torch.autocast (results still F32, "
                  "gradients unscaled)")
       ->check(CLI::IsMember({"fp32", "tf32", "fp16", "bf16"}))->capture_default_str();
+  bool channels_last = false;
+  app.add_flag("--channels-last", channels_last,
+               "keep activations and convolution weights channels-last (NHWC) inside; the files stay NCHW");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
     if (classes > 0) options.classes = classes;
     backend_options.precision = r50::parse_precision(precision);
     options.compute_dtype = r50::compute_dtype(backend_options.precision);
+    options.layout = channels_last ? r50::Layout::ChannelsLast : r50::Layout::RowMajor;
     backend_options.choice = r50::parse_backend_choice(device);
     if (!gpu_memory_limit.empty()) {
       backend_options.gpu_memory_limit = r50::parse_memory_limit(gpu_memory_limit);

@@ -52,7 +52,8 @@ Batch read_batch(const SafetensorsFile& input, int classes) {
 }  // namespace
 
 NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const SafetensorsFile& input,
-                         BatchNormMode bn_mode, std::optional<int> classes, DType compute_dtype) {
+                         BatchNormMode bn_mode, std::optional<int> classes, DType compute_dtype,
+                         Layout layout) {
   if (!classes) {
     const StoredTensor& fc = weights.at("fc.weight");
     R50_CHECK(fc.shape.rank() == 2 && fc.shape[0] > 0 && fc.shape[0] <= INT32_MAX, weights.path(),
@@ -62,12 +63,12 @@ NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const
   R50_CHECK(*classes > 0, "the class count must be positive, got ", *classes);
   const Batch batch = read_batch(input, *classes);
 
-  ResNet50 model(backend, *classes, compute_dtype);
+  ResNet50 model(backend, *classes, compute_dtype, layout);
   load_state_dict(model, weights);
 
   const Device device = backend.device();
-  const OwnedTensor images(backend.allocator(), batch.image_shape, DType::F32, device);
-  backend.copy_from_host(images, input.at("images").bytes.data());
+  const OwnedTensor images(backend.allocator(), batch.image_shape, DType::F32, device, layout);
+  copy_from_host_nchw(backend, images, input.at("images").bytes.data());
   const OwnedTensor labels(backend.allocator(), {batch.image_shape[0]}, DType::I32, device);
   backend.copy_from_host(labels, batch.labels.data());
 
@@ -114,7 +115,8 @@ NamedTensors verify_step(Backend& backend, const SafetensorsFile& weights, const
 NamedTensors run_verification(Backend& backend, const VerifyOptions& options) {
   const SafetensorsFile weights = read_safetensors(options.weights_path);
   const SafetensorsFile input = read_safetensors(options.input_path);
-  NamedTensors results = verify_step(backend, weights, input, options.bn_mode, options.classes, options.compute_dtype);
+  NamedTensors results =
+      verify_step(backend, weights, input, options.bn_mode, options.classes, options.compute_dtype, options.layout);
   write_safetensors(options.output_path, results);
   return results;
 }

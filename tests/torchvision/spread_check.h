@@ -18,9 +18,11 @@
 
 namespace r50 {
 
-// `label` names torchvision's run in the printed summary ("tf32", "bf16 autocast").
+// `label` names torchvision's run in the printed summary ("tf32", "bf16 autocast"). `layout` is
+// the model's (ChannelsLast: NHWC activations and convolution weights, as PyTorch's channels_last);
+// the references are the same either way.
 inline void expect_within_spread(Backend& backend, DType compute_dtype, const std::string& spread_file, double factor,
-                                 const std::string& label) {
+                                 const std::string& label, Layout layout = Layout::RowMajor) {
   const std::string dir = reference_dir();
   ASSERT_FALSE(dir.empty()) << "R50_REFERENCE_DIR is not set: ctest sets it after scripts/make_reference.py";
   const std::string spread_path = dir + "/" + spread_file;
@@ -34,7 +36,7 @@ inline void expect_within_spread(Backend& backend, DType compute_dtype, const st
     std::map<std::string, StoredTensor> ours;
     for (auto& [name, tensor] : verify_step(backend, read_safetensors(dir + "/weights.safetensors"),
                                             read_safetensors(dir + "/input.safetensors"), bn, std::nullopt,
-                                            compute_dtype)) {
+                                            compute_dtype, layout)) {
       ours[name] = std::move(tensor);
     }
     const std::map<std::string, StoredTensor> f64 = read_all(dir + "/reference_" + std::string(mode) + "_f64.safetensors");
@@ -44,7 +46,7 @@ inline void expect_within_spread(Backend& backend, DType compute_dtype, const st
     for (const auto& [name, truth] : f64) {
       if (name.rfind("state/", 0) == 0) continue;  // the running statistics: batch norm's own, in fp32
       const double error = relative_error(ours.at(name), truth), bound = limit(std::string(mode) + "/" + name);
-      EXPECT_LE(error, bound) << dtype_name(compute_dtype) << " " << mode << " " << name;
+      EXPECT_LE(error, bound) << dtype_name(compute_dtype) << " " << layout_name(layout) << " " << mode << " " << name;
       if (error / bound > closest) {
         closest = error / bound;
         closest_name = name;
@@ -52,12 +54,12 @@ inline void expect_within_spread(Backend& backend, DType compute_dtype, const st
       if (name.rfind("grad/", 0) == 0) gradients.add(as_doubles(ours.at(name)), as_doubles(truth));
     }
     const double together = limit(std::string(mode) + "/gradients_together");
-    std::cout << dtype_name(compute_dtype) << " " << mode << ": logits "
+    std::cout << dtype_name(compute_dtype) << " " << layout_name(layout) << " " << mode << ": logits "
               << relative_error(ours.at("logits"), f64.at("logits")) << " (torchvision " << label << " worst "
               << as_doubles(spread.at(std::string(mode) + "/logits")).at(0) << "), gradients together "
               << gradients.relative() << " (limit " << together << "); closest to its limit: " << closest_name
               << " at " << closest << " of it\n";
-    EXPECT_LE(gradients.relative(), together) << dtype_name(compute_dtype) << " " << mode;
+    EXPECT_LE(gradients.relative(), together) << dtype_name(compute_dtype) << " " << layout_name(layout) << " " << mode;
   }
 }
 

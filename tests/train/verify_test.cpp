@@ -4,11 +4,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include "core/rng.h"
 #include "model/state_dict.h"
 
 namespace r50 {
@@ -169,6 +171,35 @@ TEST_F(VerifyInput, TruncatedWeightsFileNamesTheFile) {
     FAIL() << "a truncated file was read";
   } catch (const Error& error) {
     EXPECT_MENTIONS(std::string(error.what()), "truncated.safetensors");
+  }
+}
+
+
+// The CPU backend runs a channels-last model as it runs a row-major one, value for value, and
+// verify_step reads and writes NCHW either way: every result equal, bit for bit, in fp32 and in
+// bf16 mixed precision. (On a GPU the two layouts take different cuDNN engines and kernels; there
+// each is checked against torchvision: tests/torchvision.)
+TEST_F(VerifyInput, ChannelsLastGivesTheRowMajorResultsBitForBit) {
+  Rng rng(7);
+  std::vector<float> images(2 * 3 * 32 * 32);
+  for (float& value : images) value = static_cast<float>(rng.uniform(-2.0, 2.0));
+  NamedTensors input = good_input();
+  input[0].second = stored_values<float>(DType::F32, {2, 3, 32, 32}, images);
+  write_safetensors(path("input.safetensors"), input);
+  auto backend = make_cpu_backend(1);
+  for (const DType dtype : {DType::F32, DType::BF16}) {
+    const auto run = [&](Layout layout) {
+      return verify_step(*backend, read_safetensors(weights_path()), read_safetensors(path("input.safetensors")),
+                         BatchNormMode::BatchStatistics, std::nullopt, dtype, layout);
+    };
+    const NamedTensors row_major = run(Layout::RowMajor), channels_last = run(Layout::ChannelsLast);
+    ASSERT_EQ(channels_last.size(), row_major.size());
+    for (std::size_t i = 0; i < row_major.size(); ++i) {
+      ASSERT_EQ(channels_last[i].first, row_major[i].first);
+      EXPECT_EQ(channels_last[i].second.shape, row_major[i].second.shape) << row_major[i].first;
+      EXPECT_TRUE(channels_last[i].second.bytes == row_major[i].second.bytes)
+          << dtype_name(dtype) << " " << row_major[i].first << " differs";
+    }
   }
 }
 
