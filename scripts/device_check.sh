@@ -8,8 +8,10 @@
 #   --perf adds compute-sanitizer racecheck and initcheck over the kernel tests, bench_resnet50
 #     (batch 64, 224x224: fp32 with --profile-layers; tf32, tf32 --unfused and tf32 --cuda-graph;
 #     bf16, fp16 and fp16 --cuda-graph; tf32 and bf16 --channels-last, on cuDNN's legacy and graph
-#     APIs; bf16 --channels-last --cuda-graph) on synthetic data, with no arguments, and end to
-#     end over a Food-101-layout fixture (fp32 and tf32), bench_layers' memory-bound ops (tf32),
+#     APIs; bf16 --channels-last --cuda-graph; fp16 --channels-last on both APIs; each
+#     precision's fastest, --channels-last --cudnn-api graph --cuda-graph) on synthetic data, with
+#     no arguments, and end to end over a Food-101-layout fixture (fp32 and tf32), bench_layers'
+#     memory-bound ops (tf32),
 #     the kernel variants of dev/cuda, and the PyTorch peer on the same GPU at each precision
 #     (tf32 also channels_last; bf16 and fp16 AMP channels_last), with the ratios.
 # --only runs just the phases it names (and `machine`), --perf ones included, e.g. on a build a
@@ -197,6 +199,18 @@ bench_tf32_channels_last_cudnn_graph() {
 bench_bf16_channels_last_cudnn_graph() {
   run_bench bench_resnet50_bf16_channels_last_cudnn_graph --precision bf16 --channels-last --cudnn-api graph
 }
+# fp16 channels-last on each API.
+bench_fp16_channels_last() { run_bench bench_resnet50_fp16_channels_last --precision fp16 --channels-last; }
+bench_fp16_channels_last_cudnn_graph() {
+  run_bench bench_resnet50_fp16_channels_last_cudnn_graph --precision fp16 --channels-last --cudnn-api graph
+}
+# The fastest configuration of each precision: channels-last, the graph API, one CUDA graph a step.
+fastest() {  # fastest PRECISION
+  run_bench "bench_resnet50_$1_fastest" --precision "$1" --channels-last --cudnn-api graph --cuda-graph
+}
+bench_tf32_fastest() { fastest tf32; }
+bench_bf16_fastest() { fastest bf16; }
+bench_fp16_fastest() { fastest fp16; }
 # What a user sees first: bench_resnet50 with no arguments at all.
 bench_default() { "$build/bench/bench_resnet50"; }
 
@@ -280,7 +294,14 @@ for program, precision, ours, peers in [
          ["peer_pytorch_bf16_channels_last.json"]),
         ("bench_resnet50", "fp16", load("bench_resnet50_fp16.json"), ["peer_pytorch_fp16_channels_last.json"]),
         ("bench_resnet50 --cuda-graph", "fp16", load("bench_resnet50_fp16_graph.json"),
-         ["peer_pytorch_fp16_channels_last.json"])]:
+         ["peer_pytorch_fp16_channels_last.json"]),
+        ("bench_resnet50 --channels-last", "fp16", load("bench_resnet50_fp16_channels_last.json"),
+         ["peer_pytorch_fp16_channels_last.json"]),
+        ("bench_resnet50 --channels-last --cudnn-api graph", "fp16",
+         load("bench_resnet50_fp16_channels_last_cudnn_graph.json"), ["peer_pytorch_fp16_channels_last.json"])] + [
+        ("bench_resnet50 --channels-last --cudnn-api graph --cuda-graph", precision,
+         load("bench_resnet50_%s_fastest.json" % precision), ["peer_pytorch_%s_channels_last.json" % precision])
+        for precision in ("tf32", "bf16", "fp16")]:
     # Where the plain run of ours is missing or failed, PyTorch's figure stands alone, the one to beat.
     mine = ours["benchmarks"][0] if ours and ours.get("benchmarks") else None
     if mine and mine.get("error_occurred"):
@@ -303,8 +324,9 @@ export build out cmake_options_text="${cmake_options[*]}"
 export -f machine configure gpu_tests kernel_tests_under memcheck racecheck initcheck run_bench bench bench_tf32 \
   bench_tf32_unfused bench_tf32_graph bench_bf16 bench_fp16 bench_fp16_graph bench_tf32_channels_last \
   bench_bf16_channels_last bench_bf16_channels_last_graph bench_tf32_channels_last_cudnn_graph \
-  bench_bf16_channels_last_cudnn_graph bench_default food101_fixture bench_food101 bench_food101_tf32 \
-  layers_memory_bound dev_kernels peer ratios
+  bench_bf16_channels_last_cudnn_graph bench_fp16_channels_last bench_fp16_channels_last_cudnn_graph fastest \
+  bench_tf32_fastest bench_bf16_fastest bench_fp16_fastest bench_default food101_fixture bench_food101 \
+  bench_food101_tf32 layers_memory_bound dev_kernels peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -327,6 +349,11 @@ if ((perf)); then
   phase bench_bf16_channels_last_graph 180 bench_bf16_channels_last_graph
   phase bench_tf32_channels_last_cudnn_graph 180 bench_tf32_channels_last_cudnn_graph
   phase bench_bf16_channels_last_cudnn_graph 180 bench_bf16_channels_last_cudnn_graph
+  phase bench_fp16_channels_last 180 bench_fp16_channels_last
+  phase bench_fp16_channels_last_cudnn_graph 180 bench_fp16_channels_last_cudnn_graph
+  phase bench_tf32_fastest 180 bench_tf32_fastest
+  phase bench_bf16_fastest 180 bench_bf16_fastest
+  phase bench_fp16_fastest 180 bench_fp16_fastest
   phase bench_default 120 bench_default
   phase bench_food101 180 bench_food101
   phase bench_food101_tf32 180 bench_food101_tf32
