@@ -11,7 +11,7 @@
 #     APIs; bf16 --channels-last --cuda-graph; fp16 --channels-last on both APIs; each
 #     precision's fastest, --channels-last --cudnn-api graph --cuda-graph) on synthetic data, with
 #     no arguments, and end to end over a Food-101-layout fixture (fp32 and tf32), bench_layers'
-#     memory-bound ops (tf32),
+#     memory-bound ops (tf32) and every layer op of the fastest configuration (bf16),
 #     the kernel variants of dev/cuda, and the PyTorch peer on the same GPU at each precision
 #     (tf32 also channels_last; bf16 and fp16 AMP channels_last), with the ratios.
 # --only runs just the phases it names (and `machine`), --perf ones included, e.g. on a build a
@@ -255,6 +255,13 @@ layers_memory_bound() {
     --benchmark_out="$out/bench_layers_memory_bound.json" --benchmark_out_format=json
 }
 
+# Every layer op of the fastest configuration (bf16, channels-last, the graph API) against this card's
+# bf16 roofline: the per-layer figures behind its step.
+layers_fastest() {
+  "$build/bench/bench_layers" --device cuda --precision bf16 --channels-last --cudnn-api graph \
+    --benchmark_out="$out/bench_layers_bf16_fastest.json" --benchmark_out_format=json
+}
+
 # The kernel harnesses of dev/cuda: each variant checked against the CPU backend, then timed.
 dev_kernels() { R50_REQUIRE_GPU=1 "$build/dev/dev_max_pool2d_backward"; }
 
@@ -326,7 +333,7 @@ export -f machine configure gpu_tests kernel_tests_under memcheck racecheck init
   bench_bf16_channels_last bench_bf16_channels_last_graph bench_tf32_channels_last_cudnn_graph \
   bench_bf16_channels_last_cudnn_graph bench_fp16_channels_last bench_fp16_channels_last_cudnn_graph fastest \
   bench_tf32_fastest bench_bf16_fastest bench_fp16_fastest bench_default food101_fixture bench_food101 \
-  bench_food101_tf32 layers_memory_bound dev_kernels peer ratios
+  bench_food101_tf32 layers_memory_bound layers_fastest dev_kernels peer ratios
 phase machine 60 machine
 if ((!prebuilt)); then
   phase configure 180 configure "${cmake_options[@]}"
@@ -358,6 +365,7 @@ if ((perf)); then
   phase bench_food101 180 bench_food101
   phase bench_food101_tf32 180 bench_food101_tf32
   phase layers_memory_bound 180 layers_memory_bound
+  phase layers_fastest 300 layers_fastest
   phase dev_kernels 120 dev_kernels
   phase peer 240 peer
   phase ratios 30 ratios

@@ -10,7 +10,6 @@
 // format, the sharp check, row-major and channels-last (on both of cuDNN's APIs): the layouts take
 // different engines and kernels there, where on the CPU they give the same bits
 // (tests/train/verify_test.cpp).
-#include <iostream>
 #include <memory>
 #include <string>
 
@@ -73,12 +72,7 @@ TEST_P(MixedPrecisionCudaChannelsLast, Fp16WithinTwiceTorchvisionsFp16Autocast) 
 
 TEST_P(MixedPrecisionCudaChannelsLast, Bf16WithinTwiceTorchvisionsBf16Autocast) {
   R50_REQUIRE_GPU_OR_SKIP();
-  const DeviceInfo info = make_cuda_backend({})->device_info();
-  if (info.compute_capability_major < 8) {
-    std::cout << "bf16 needs compute capability 8.0; " << info.name << " is " << info.compute_capability()
-              << " (its refusal is checked above)\n";
-    return;
-  }
+  if (!has_compute_capability_8_0("bf16")) return;
   expect_within_spread(*backend(Precision::Bf16), DType::BF16, "reference_bf16_cuda_spread.safetensors", 2.0,
                        "bf16 autocast", Layout::ChannelsLast);
 }

@@ -3,7 +3,6 @@
 // PyTorch's TF32 shows on the same weights and input (scripts/make_reference.py, tf32_spread),
 // row-major and channels-last (on each of cuDNN's APIs). On a GPU older than compute capability
 // 8.0 the tf32 backend must be refused, clearly.
-#include <iostream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -40,12 +39,7 @@ TEST(Tf32, RefusedBelowAmpereAndWithinTwiceTorchvisionsTf32Above) {
 // Channels-last, the layout the fastest tf32 runs take, with the convolutions on each of cuDNN's APIs.
 TEST(Tf32, ChannelsLastWithinTwiceTorchvisionsTf32OnBothCudnnApis) {
   R50_REQUIRE_GPU_OR_SKIP();
-  const DeviceInfo info = make_cuda_backend({})->device_info();
-  if (info.compute_capability_major < 8) {
-    std::cout << "tf32 needs compute capability 8.0; " << info.name << " is " << info.compute_capability()
-              << " (its refusal is checked above)\n";
-    return;
-  }
+  if (!has_compute_capability_8_0("tf32")) return;
   for (const CudnnApi api : {CudnnApi::Legacy, CudnnApi::Graph}) {
     SCOPED_TRACE(api == CudnnApi::Graph ? "cuDNN's graph API" : "cuDNN's legacy API");
     CudaBackendOptions options = tf32();

@@ -307,8 +307,7 @@ struct CudnnConvolutions::Impl {
 
   Impl(Allocator& allocator_, void* stream_, bool benchmark_, bool tf32_)
       : allocator(allocator_), stream(static_cast<cudaStream_t>(stream_)), benchmark(benchmark_), tf32(tf32_) {
-    R50_CUDNN_CHECK(cudnnCreate(&handle));
-    R50_CUDNN_CHECK(cudnnSetStream(handle, stream));
+    handle = make_cudnn_handle(stream);
   }
   ~Impl() {
     plans.clear();

@@ -226,8 +226,7 @@ struct CudnnGraphConvolutions::Impl {
         benchmark(benchmark_),
         tf32(tf32_),
         legacy(allocator_, stream_, benchmark_, tf32_) {
-    R50_CUDNN_CHECK(cudnnCreate(&handle));
-    R50_CUDNN_CHECK(cudnnSetStream(handle, stream));
+    handle = make_cudnn_handle(stream);
   }
   ~Impl() {
     plans.clear();  // their execution plans were made with the handle
