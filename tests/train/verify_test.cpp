@@ -1,4 +1,5 @@
-// resnet50_verify's answers to bad input: a clear error naming the file and the tensor.
+// resnet50_verify's answers to bad input: a clear error naming the file and the tensor; and its
+// channels-last runs.
 #include "train/verify.h"
 
 #include <cstring>
@@ -173,7 +174,6 @@ TEST_F(VerifyInput, TruncatedWeightsFileNamesTheFile) {
     EXPECT_MENTIONS(std::string(error.what()), "truncated.safetensors");
   }
 }
-
 
 // The CPU backend runs a channels-last model as it runs a row-major one, value for value, and
 // verify_step reads and writes NCHW either way: every result equal, bit for bit, in fp32 and in
