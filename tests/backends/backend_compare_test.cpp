@@ -439,11 +439,8 @@ std::vector<Row> rows() {
 // capability 8.0, which refuses a tf32 backend (tests/torchvision/tf32_test.cpp checks that
 // refusal) and has no bf16 convolutions or GEMMs.
 void expect_cuda_matches_cpu(const Row& row, CudnnApi api) {
-  const DeviceInfo info = cuda().device_info();
   const bool needs_8_0 = row.precision == Precision::Tf32 || row.dtype == DType::BF16;
-  if (needs_8_0 && info.compute_capability_major < 8) {
-    std::cout << (row.dtype == DType::BF16 ? "bf16" : "tf32") << " needs compute capability 8.0; " << info.name
-              << " is " << info.compute_capability() << ": nothing to compare\n";
+  if (needs_8_0 && !has_compute_capability_8_0(cuda().device_info(), row.dtype == DType::BF16 ? "bf16" : "tf32")) {
     return;
   }
   const Outputs expected = row.run(cpu());

@@ -78,16 +78,10 @@ TEST(CudaTraining, ThirtyStepsOnOneBatchAtLeastHalveTheLoss) {
   expect_updates_halve_the_loss(cuda(), "fp32");
 }
 
-bool has_tensor_float_formats() {
-  if (cuda().device_info().compute_capability_major >= 8) return true;
-  std::cout << "tf32 and bf16 need compute capability 8.0; this GPU refuses them, as tf32_test checks\n";
-  return false;
-}
-
 // --precision tf32 learns as fp32 does. (Older GPUs refuse tf32: tests/torchvision/tf32_test.cpp.)
 TEST(CudaTraining, Tf32ThirtyStepsOnOneBatchAtLeastHalveTheLoss) {
   R50_REQUIRE_GPU_OR_SKIP();
-  if (!has_tensor_float_formats()) return;
+  if (!has_compute_capability_8_0(cuda().device_info(), "tf32")) return;
   CudaBackendOptions options;
   options.precision = Precision::Tf32;
   expect_updates_halve_the_loss(*make_cuda_backend(options), "tf32");
@@ -111,7 +105,7 @@ TEST(CudaTraining, Fp16TenUpdatesOnOneBatchAtLeastHalveTheLoss) {
 
 TEST(CudaTraining, Bf16ThirtyUpdatesOnOneBatchAtLeastHalveTheLoss) {
   R50_REQUIRE_GPU_OR_SKIP();
-  if (!has_tensor_float_formats()) return;
+  if (!has_compute_capability_8_0(cuda().device_info(), "bf16")) return;
   expect_updates_halve_the_loss(cuda(), "bf16", DType::BF16);
   expect_updates_halve_the_loss(cuda(), "bf16 channels-last", DType::BF16, Layout::ChannelsLast);
   expect_updates_halve_the_loss(cuda(CudnnApi::Graph), "bf16 channels-last, cuDNN graph API", DType::BF16,

@@ -72,7 +72,7 @@ TEST_P(MixedPrecisionCudaChannelsLast, Fp16WithinTwiceTorchvisionsFp16Autocast) 
 
 TEST_P(MixedPrecisionCudaChannelsLast, Bf16WithinTwiceTorchvisionsBf16Autocast) {
   R50_REQUIRE_GPU_OR_SKIP();
-  if (!has_compute_capability_8_0("bf16")) return;
+  if (!has_compute_capability_8_0(make_cuda_backend({})->device_info(), "bf16")) return;
   expect_within_spread(*backend(Precision::Bf16), DType::BF16, "reference_bf16_cuda_spread.safetensors", 2.0,
                        "bf16 autocast", Layout::ChannelsLast);
 }

@@ -1,4 +1,4 @@
-// defines: expect_within_spread, has_compute_capability_8_0
+// defines: expect_within_spread
 // The check the reduced-precision comparisons with torchvision share (tf32_test.cpp,
 // mixed_precision_test.cpp): our logits, loss and gradients under both batch-norm modes against
 // float64, each within `factor` times the worst relative error that torchvision's own run in that
@@ -17,16 +17,6 @@
 #include "train/verify.h"
 
 namespace r50 {
-
-// Whether the GPU has compute capability 8.0, which tf32 and bf16 need; where it has not, says so
-// (`what` names the precision) for a test whose refusal is checked elsewhere.
-inline bool has_compute_capability_8_0(const char* what) {
-  const DeviceInfo info = make_cuda_backend({})->device_info();
-  if (info.compute_capability_major >= 8) return true;
-  std::cout << what << " needs compute capability 8.0; " << info.name << " is " << info.compute_capability()
-            << " (its refusal is checked above)\n";
-  return false;
-}
 
 // `label` names torchvision's run in the printed summary ("tf32", "bf16 autocast"). `layout` is
 // the model's (ChannelsLast: NHWC activations and convolution weights, as PyTorch's channels_last);

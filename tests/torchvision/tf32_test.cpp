@@ -39,7 +39,7 @@ TEST(Tf32, RefusedBelowAmpereAndWithinTwiceTorchvisionsTf32Above) {
 // Channels-last, the layout the fastest tf32 runs take, with the convolutions on each of cuDNN's APIs.
 TEST(Tf32, ChannelsLastWithinTwiceTorchvisionsTf32OnBothCudnnApis) {
   R50_REQUIRE_GPU_OR_SKIP();
-  if (!has_compute_capability_8_0("tf32")) return;
+  if (!has_compute_capability_8_0(make_cuda_backend({})->device_info(), "tf32")) return;
   for (const CudnnApi api : {CudnnApi::Legacy, CudnnApi::Graph}) {
     SCOPED_TRACE(api == CudnnApi::Graph ? "cuDNN's graph API" : "cuDNN's legacy API");
     CudaBackendOptions options = tf32();
