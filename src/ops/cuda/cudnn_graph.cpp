@@ -236,8 +236,13 @@ struct CudnnGraphConvolutions::Impl {
   // A call's workspace, for that call alone, as the legacy class takes it (cudnn_conv.cpp).
   Buffer workspace_of(std::size_t bytes) { return Buffer(allocator, bytes); }
 
-  fe::error_t execute(const Plan& plan, std::int64_t index, const Operands& operands, void* workspace) const {
-    std::unordered_map<std::int64_t, void*> pack = {{kX, operands.x}, {kW, operands.w}, {kY, operands.y}};
+  // The operands by UID, refilled by every call: its three nodes are allocated once, not per call.
+  std::unordered_map<std::int64_t, void*> pack{{kX, nullptr}, {kW, nullptr}, {kY, nullptr}};
+
+  fe::error_t execute(const Plan& plan, std::int64_t index, const Operands& operands, void* workspace) {
+    pack[kX] = operands.x;
+    pack[kW] = operands.w;
+    pack[kY] = operands.y;
     return plan.graph.execute_plan_at_index(handle, pack, workspace, index);
   }
 
@@ -297,18 +302,20 @@ struct CudnnGraphConvolutions::Impl {
                 "sums narrower than fp32, workspaces over 1 GiB): ", supported.get_message());
     }
     std::vector<std::int64_t> built;
-    std::string last_failure;
+    // What the failures said, each message once: the configurations deselected above fail here too,
+    // and their one message must not hide a real build failure's.
+    std::string failures;
     const std::size_t wanted = benchmark ? kTimedCandidates : 1;
     for (std::int64_t i = 0; i < configurations && built.size() < wanted; ++i) {
       fe::error_t status = graph.build_plan_at_index(i);
       if (status.is_good()) {
         built.push_back(i);
-      } else {
-        last_failure = status.get_message();
+      } else if (failures.find(status.get_message()) == std::string::npos) {
+        failures += (failures.empty() ? "" : " | ") + status.get_message();
       }
     }
     R50_CHECK(!built.empty(), "cuDNN graph API: no ", arithmetic_name(c.dtype, tf32), " engine configuration of ",
-              configurations, " builds for ", describe(c), "; the last said: ", last_failure);
+              configurations, " builds for ", describe(c), "; the failures said: ", failures);
     plan.index = built.front();
     if (benchmark) choose_fastest(plan, built, operands);
     plan.workspace_bytes = workspace_bytes(plan, plan.index);
