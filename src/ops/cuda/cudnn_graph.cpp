@@ -302,18 +302,20 @@ struct CudnnGraphConvolutions::Impl {
                 "sums narrower than fp32, workspaces over 1 GiB): ", supported.get_message());
     }
     std::vector<std::int64_t> built;
-    // What the failures said, each message once: the configurations deselected above fail here too,
-    // and their one message must not hide a real build failure's.
+    // What the failures said, each message once and the first few only: the configurations
+    // deselected above fail here too, and their message must not hide a real build failure's.
     std::string failures;
+    int distinct_failures = 0;
     const std::size_t wanted = benchmark ? kTimedCandidates : 1;
     for (std::int64_t i = 0; i < configurations && built.size() < wanted; ++i) {
       fe::error_t status = graph.build_plan_at_index(i);
       if (status.is_good()) {
         built.push_back(i);
-      } else if (failures.find(status.get_message()) == std::string::npos) {
+      } else if (failures.find(status.get_message()) == std::string::npos && ++distinct_failures <= 4) {
         failures += (failures.empty() ? "" : " | ") + status.get_message();
       }
     }
+    if (distinct_failures > 4) failures += " | and " + std::to_string(distinct_failures - 4) + " more";
     R50_CHECK(!built.empty(), "cuDNN graph API: no ", arithmetic_name(c.dtype, tf32), " engine configuration of ",
               configurations, " builds for ", describe(c), "; the failures said: ", failures);
     plan.index = built.front();
