@@ -8,7 +8,8 @@
 // on these figures.
 // --check runs the checks alone, on a small batch with ties between window values, and fails when
 // a variant differs; a machine without a GPU says so and ends with nothing checked. --replay runs
-// the stem variant's threads one by one on the host against the same references, on any machine.
+// the stem variant's per-thread code on the host for every output window, against the same
+// references, on any machine (the kernels' launch geometry is left to --check).
 //
 // Variants, each summing a dx element's dy from the windows that picked it in the same order (so
 // every variant gives the same bits); all but the last take one thread per dx element:
@@ -276,8 +277,8 @@ void launch_stem(bool nhwc, const T* x, const T* y, const T* dy, T* dx, const Po
   R50_DEV_CHECK(cudaGetLastError());
 }
 
-// Every thread of the stem variant run one after another on the host, NCHW or NHWC: its indexing
-// and its order of sums, checked where no GPU is.
+// The stem variant's per-thread code run on the host for every output window, NCHW or NHWC: its
+// indexing and its order of sums, checked where no GPU is.
 template <typename T>
 void replay_stem(bool nhwc, const T* x, const T* y, const T* dy, T* dx, const Pool& s) {
   for (int image = 0; image < s.n; ++image) {
