@@ -332,7 +332,7 @@ Problem<float> make_problem(const Pool& s, int levels) {
 Problem<std::uint16_t> bf16_problem(const Problem<float>& f32) {
   const auto rounded = [](const std::vector<float>& values) {
     std::vector<std::uint16_t> bits(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) bits[i] = r50::float_to_bf16(values[i]);
+    r50::floats_into(values.data(), static_cast<std::int64_t>(values.size()), bits.data(), r50::DType::BF16);
     return bits;
   };
   Problem<std::uint16_t> problem{f32.shape, rounded(f32.x), std::vector<std::uint16_t>(f32.y.size()),
@@ -352,7 +352,7 @@ std::vector<T> transposed(const std::vector<T>& values, const Pool& s, bool inpu
 // bf16 bits as floats (exactly), for count_mismatches to print as numbers.
 std::vector<float> as_floats(const std::vector<std::uint16_t>& bits) {
   std::vector<float> values(bits.size());
-  for (std::size_t i = 0; i < bits.size(); ++i) values[i] = r50::bf16_to_float(bits[i]);
+  r50::floats_from(bits.data(), r50::DType::BF16, static_cast<std::int64_t>(bits.size()), values.data());
   return values;
 }
 const std::vector<float>& as_floats(const std::vector<float>& values) { return values; }
