@@ -14,6 +14,7 @@ mkdir -p "$work"
 interrupt() {  # interrupt NAME READY_PATTERN BENCH_ARGUMENTS...
   local name=$1 ready=$2 status=0 started=0
   shift 2
+  : >"$work/$name.log"  # before the run starts, so that the first poll cannot find it missing
   "$bench" "$@" --out "$work/$name.json" >"$work/$name.log" 2>&1 &
   local pid=$!
   # Once the run is where the test wants it (READY_PATTERN in its output), send SIGINT.

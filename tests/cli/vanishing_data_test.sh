@@ -18,6 +18,8 @@ fail() {
 
 "$fixture" --out "$work/food-101" --classes 2 --images 4 --seed 3 > /dev/null
 # Far more steps than run before the data goes: the run can only end through the missing data.
+# The output file exists before the run starts, so the first poll below cannot find it missing.
+: >"$out"
 "$bench" --device cpu --dataset food101 --data-dir "$work/food-101" --batch-size 4 --image-size 32 \
   --steps 100000 --warmup 0 --workers 2 > "$out" 2>&1 &
 pid=$!
